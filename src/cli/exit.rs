@@ -1,0 +1,34 @@
+//! Exit codes: 0 success, 2 bad input or usage, 1 anything else — with the error chain on stderr.
+
+use std::process::ExitCode;
+
+/// An error caused by the user's input (a file, column, row or flag): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// Prints the error chain and picks the exit code.
+pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
+    let Err(err) = result else {
+        return ExitCode::SUCCESS;
+    };
+    let mut message = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        message.push_str(&format!("\n  caused by: {cause}"));
+    }
+    eprintln!("{message}");
+    if is_user_error(&err) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn is_user_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<UsageError>().is_some()
+            || cause
+                .downcast_ref::<distml::data::DataError>()
+                .is_some_and(|e| e.is_user_error())
+    })
+}

@@ -1,0 +1,45 @@
+//! Command-line parsing and dispatch; each subcommand lives in its own file.
+
+mod describe;
+mod exit;
+mod generate;
+mod progress;
+
+use clap::{Parser, Subcommand};
+
+/// distml: distributed machine-learning training. Progress goes to stderr, results to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "distml", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a synthetic dataset (TLC taxi trip records) for offline runs.
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
+    /// Print a per-column summary (count, nulls, mean, std, min, max) as JSON.
+    Describe(describe::DescribeArgs),
+}
+
+/// Parses arguments, runs the command and maps errors to exit codes (2: bad input, 1: other).
+pub(crate) fn run() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate(cmd) => generate::run(cmd),
+        Command::Describe(args) => describe::run(args),
+    };
+    exit::report(result)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

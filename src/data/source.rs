@@ -1,0 +1,277 @@
+//! A data source: the files of a job, their logical schema and their partitions.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+use rayon::prelude::*;
+
+use super::columns::{names, resolve_logical, ColumnPlan};
+use super::csv_reader::{self as csv, CsvOptions};
+use super::parquet_reader as parquet_file;
+use super::partition::{plan, Extent, FileLayout, Partition};
+use super::taxi::schema::{canonical_schema, is_taxi_schema};
+use super::{files, DataError, FileFormat};
+
+/// Whether TLC trip files are normalised into the canonical taxi schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaxiMode {
+    /// Normalise when the first file looks like TLC trip records.
+    #[default]
+    Auto,
+    /// Read every file as it is.
+    Off,
+}
+
+/// Options for opening a data source.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Total partition count; default one per row group / 64 MiB of CSV, at least one per core.
+    pub partitions: Option<usize>,
+    /// TLC schema normalisation.
+    pub taxi: TaxiMode,
+    /// CSV parsing.
+    pub csv: CsvOptions,
+}
+
+/// The logical columns to read from every partition.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    indices: Vec<usize>,
+    schema: SchemaRef,
+}
+
+impl Projection {
+    /// The schema of the batches read with this projection.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+}
+
+#[derive(Debug)]
+struct SourceFile {
+    path: PathBuf,
+    physical: SchemaRef,
+    plan: ColumnPlan,
+    parquet: Option<ArrowReaderMetadata>,
+}
+
+/// Tabular files read as one table, cut into partitions that can be processed in parallel.
+#[derive(Debug)]
+pub struct DataSource {
+    files: Vec<SourceFile>,
+    schema: SchemaRef,
+    taxi: bool,
+    partitions: Vec<Partition>,
+    csv: CsvOptions,
+}
+
+impl DataSource {
+    /// Opens files, directories or globs; reads footers/headers only, no data.
+    pub fn open<P: AsRef<Path>>(paths: &[P], options: &ReadOptions) -> Result<Self, DataError> {
+        if options.partitions == Some(0) {
+            return Err(DataError::InvalidOption {
+                option: "--partitions",
+                message: "must be at least 1".into(),
+            });
+        }
+        let paths = files::expand_paths(paths)?;
+        let mut opened = Vec::with_capacity(paths.len());
+        let mut layouts = Vec::with_capacity(paths.len());
+        for path in paths {
+            let (file, layout) = inspect(path, &options.csv)?;
+            opened.push(file);
+            layouts.push(layout);
+        }
+        let first = &opened[0].physical;
+        let taxi = options.taxi == TaxiMode::Auto && is_taxi_schema(first);
+        let schema = if taxi {
+            canonical_schema()
+        } else {
+            first.clone()
+        };
+        for file in &mut opened {
+            file.plan = ColumnPlan::new(&file.path, &file.physical, &schema, taxi)?;
+        }
+        let cores = rayon::current_num_threads();
+        let partitions = plan(&layouts, options.partitions, cores);
+        Ok(DataSource {
+            files: opened,
+            schema,
+            taxi,
+            partitions,
+            csv: options.csv.clone(),
+        })
+    }
+
+    /// The logical schema (the canonical taxi schema for TLC files).
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Whether the files were recognised as TLC trip records and normalised.
+    pub fn is_taxi(&self) -> bool {
+        self.taxi
+    }
+
+    /// The partitions, in file order.
+    pub fn partitions(&self) -> &[Partition] {
+        &self.partitions
+    }
+
+    /// The input files, in order.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.files.iter().map(|f| f.path.as_path()).collect()
+    }
+
+    /// Row count known from file metadata (Parquet only), without reading data.
+    pub fn known_rows(&self) -> Option<u64> {
+        self.partitions.iter().map(|p| p.rows).sum()
+    }
+
+    /// The logical column a user-supplied name refers to (exact, case-insensitive, TLC alias).
+    pub fn resolve(&self, name: &str) -> Result<String, DataError> {
+        resolve_logical(&self.schema, name)
+            .map(|i| self.schema.field(i).name().clone())
+            .ok_or_else(|| DataError::UnknownColumn {
+                path: self.files[0].path.clone(),
+                column: name.to_string(),
+                available: names(&self.schema),
+            })
+    }
+
+    /// A projection onto the named columns (in that order); empty means every column.
+    pub fn projection(&self, columns: &[&str]) -> Result<Projection, DataError> {
+        let indices: Vec<usize> =
+            if columns.is_empty() {
+                (0..self.schema.fields().len()).collect()
+            } else {
+                let mut indices = Vec::with_capacity(columns.len());
+                for name in columns {
+                    let resolved = self.resolve(name)?;
+                    indices.push(self.schema.index_of(&resolved).map_err(|e| {
+                        DataError::Internal {
+                            path: self.files[0].path.clone(),
+                            message: e.to_string(),
+                        }
+                    })?);
+                }
+                indices
+            };
+        let schema = Arc::new(Schema::new(
+            indices
+                .iter()
+                .map(|&i| self.schema.field(i).clone())
+                .collect::<Vec<_>>(),
+        ));
+        Ok(Projection { indices, schema })
+    }
+
+    /// Reads one partition into a single batch with the projection's schema.
+    pub fn read(
+        &self,
+        partition: &Partition,
+        projection: &Projection,
+    ) -> Result<RecordBatch, DataError> {
+        let file = &self.files[partition.file];
+        let columns = file.plan.physical_indices(&projection.indices);
+        let batches = match (&partition.extent, &file.parquet) {
+            (Extent::RowGroups(slices), Some(meta)) => {
+                parquet_file::read_slices(&file.path, meta, slices, &columns)?
+            }
+            (&Extent::Bytes { start, end }, None) => csv::read_range(
+                &file.path,
+                &file.physical,
+                &self.csv,
+                (start, end),
+                &columns,
+            )?,
+            _ => {
+                return Err(DataError::Internal {
+                    path: file.path.clone(),
+                    message: "partition extent does not match the file format".into(),
+                })
+            }
+        };
+        let physical =
+            Arc::new(
+                file.physical
+                    .project(&columns)
+                    .map_err(|e| DataError::Internal {
+                        path: file.path.clone(),
+                        message: e.to_string(),
+                    })?,
+            );
+        let batch = arrow_select::concat::concat_batches(&physical, &batches).map_err(|e| {
+            DataError::Internal {
+                path: file.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        file.plan.conform(
+            &file.path,
+            &batch,
+            &file.physical,
+            &self.schema,
+            &projection.indices,
+        )
+    }
+
+    /// Reads every partition and applies `f`, in parallel (rayon); results in partition order.
+    ///
+    /// Each thread holds one partition at a time, so memory is bounded by a few partitions.
+    pub fn map_partitions<T, E, F>(
+        &self,
+        projection: &Projection,
+        f: F,
+        on_done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<T>, E>
+    where
+        T: Send,
+        E: From<DataError> + Send,
+        F: Fn(&Partition, RecordBatch) -> Result<T, E> + Sync,
+    {
+        self.partitions
+            .par_iter()
+            .map(|p| {
+                let batch = self.read(p, projection)?;
+                let out = f(p, batch);
+                on_done();
+                out
+            })
+            .collect()
+    }
+}
+
+fn inspect(path: PathBuf, csv_options: &CsvOptions) -> Result<(SourceFile, FileLayout), DataError> {
+    let format = files::detect_format(&path)?;
+    let bytes = std::fs::metadata(&path)
+        .map_err(|e| DataError::io(&path, e))?
+        .len();
+    let (physical, meta, row_groups) = match format {
+        FileFormat::Parquet => {
+            let meta = parquet_file::load_metadata(&path)?;
+            let groups = parquet_file::row_group_sizes(&meta);
+            (meta.schema().clone(), Some(meta), groups)
+        }
+        FileFormat::Csv => (csv::infer_schema(&path, csv_options)?, None, Vec::new()),
+    };
+    let plan = ColumnPlan::new(&path, &physical, &physical, false)?;
+    let layout = FileLayout {
+        path: path.clone(),
+        format,
+        bytes,
+        row_groups,
+    };
+    Ok((
+        SourceFile {
+            path,
+            physical,
+            plan,
+            parquet: meta,
+        },
+        layout,
+    ))
+}

@@ -1,0 +1,19 @@
+//! distml: distributed machine-learning training in Rust.
+//!
+//! The crate is organised by the concepts of a training job:
+//! [`data`] reads tabular files into partitions, [`feature`] turns partitions into model
+//! inputs, [`model`] holds learners and solvers, [`train`] runs them over partitions,
+//! [`eval`] scores predictions and [`tracking`] logs runs to MLflow.
+//!
+//! ```no_run
+//! use distml::data::{DataSource, ReadOptions};
+//!
+//! let source = DataSource::open(&["trips.parquet"], &ReadOptions::default())?;
+//! let summary = distml::data::describe(&source, &[], &|| {})?;
+//! println!("{} rows in {} partitions", summary.rows, summary.partitions);
+//! # Ok::<(), distml::data::DataError>(())
+//! ```
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod data;
+pub mod feature;
