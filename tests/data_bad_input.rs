@@ -1,0 +1,125 @@
+//! Bad input: a clear message naming the file (and line/column), exit code 2, no panic.
+
+mod common;
+
+use common::{distml, stderr};
+
+fn assert_bad_input(args: &[&str], must_mention: &[&str]) {
+    let out = distml(args);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2 for {args:?}, stderr:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "panic for {args:?}:\n{err}");
+    for needle in must_mention {
+        assert!(
+            err.contains(needle),
+            "stderr for {args:?} lacks '{needle}':\n{err}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    assert_bad_input(
+        &["describe", "--data", "/no/such/trips.parquet"],
+        &["/no/such/trips.parquet"],
+    );
+}
+
+#[test]
+fn a_file_that_is_neither_parquet_nor_csv_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let blob = dir.path().join("model.bin");
+    std::fs::write(&blob, [0u8, 159, 146, 150, 0, 1]).unwrap();
+    assert_bad_input(
+        &["describe", "--data", blob.to_str().unwrap()],
+        &["model.bin", "not a Parquet or CSV"],
+    );
+    let truncated = dir.path().join("cut.parquet");
+    std::fs::write(&truncated, b"PAR1 and then nothing").unwrap();
+    assert_bad_input(
+        &["describe", "--data", truncated.to_str().unwrap()],
+        &["cut.parquet"],
+    );
+}
+
+#[test]
+fn csv_errors_name_the_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("zone,fare\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{},{}.5\n", i % 265, i % 40));
+    }
+    let bad_number = dir.path().join("bad_number.csv");
+    std::fs::write(&bad_number, format!("{text}7,twelve\n")).unwrap();
+    assert_bad_input(
+        &["describe", "--data", bad_number.to_str().unwrap()],
+        &["bad_number.csv", "line 20002", "'fare'", "twelve"],
+    );
+    let short_row = dir.path().join("short_row.csv");
+    std::fs::write(&short_row, format!("{text}7\n")).unwrap();
+    assert_bad_input(
+        &[
+            "describe",
+            "--data",
+            short_row.to_str().unwrap(),
+            "--partitions",
+            "4",
+        ],
+        &["short_row.csv", "line 20002", "fields"],
+    );
+}
+
+#[test]
+fn an_unknown_column_lists_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    assert_bad_input(
+        &[
+            "describe",
+            "--data",
+            file.to_str().unwrap(),
+            "--columns",
+            "a,zzz",
+        ],
+        &["t.csv", "'zzz'", "a, b"],
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    assert_bad_input(
+        &["describe", "--data", "x.csv", "--partitions", "many"],
+        &["--partitions"],
+    );
+    assert_bad_input(
+        &[
+            "generate",
+            "taxi",
+            "--rows",
+            "10",
+            "--out",
+            "/tmp/x.parquet",
+            "--month",
+            "2023-13",
+        ],
+        &["--month", "2023-13"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    assert_bad_input(
+        &[
+            "describe",
+            "--data",
+            file.to_str().unwrap(),
+            "--partitions",
+            "0",
+        ],
+        &["--partitions"],
+    );
+}
