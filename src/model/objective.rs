@@ -148,7 +148,6 @@ mod tests {
     use super::*;
     use crate::model::block_ops::tests::toy_block;
     use crate::model::{Family, GlmParams};
-    use linfa::ParamGuard;
 
     #[test]
     fn internal_gradient_matches_finite_differences() {

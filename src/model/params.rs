@@ -275,6 +275,11 @@ impl GlmParams {
             seed: 0,
         })
     }
+    /// Validates the parameters (the same as linfa's `ParamGuard::check`, without the import).
+    pub fn check(self) -> Result<GlmValidParams, ModelError> {
+        ParamGuard::check(self)
+    }
+
     /// Sets `regParam` (λ ≥ 0).
     pub fn reg(mut self, reg: f64) -> Self {
         self.0.reg = reg;
