@@ -16,4 +16,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod data;
+pub mod eval;
 pub mod feature;
+pub mod model;
+pub mod train;

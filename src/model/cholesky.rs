@@ -1,0 +1,159 @@
+//! Cholesky factorisation with diagonal pivoting for small dense symmetric positive
+//! semi-definite matrices (≤ a few thousand rows), hand-written to keep LAPACK out of the tree.
+//!
+//! Pivoting on the largest remaining diagonal makes the factorisation rank-revealing: it stops
+//! when every remaining pivot is below `rel_tol · max diagonal`, which is how rank-deficient
+//! designs (one-hot columns plus an intercept, duplicated columns) are detected.
+
+use ndarray::{Array1, Array2, ArrayView1};
+
+/// `P·A·Pᵀ = L·Lᵀ` with `L` lower-trapezoidal of rank `rank`.
+#[derive(Debug, Clone)]
+pub(crate) struct PivotedCholesky {
+    /// Rows in pivoted order; only the first `rank` columns are meaningful.
+    l: Array2<f64>,
+    /// `perm[k]` = original index of pivoted row `k`.
+    perm: Vec<usize>,
+    rank: usize,
+}
+
+impl PivotedCholesky {
+    /// Factors the symmetric matrix `a` (only its values are read, both triangles must agree).
+    pub(crate) fn factor(a: &Array2<f64>, rel_tol: f64) -> Self {
+        let n = a.nrows();
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut diag: Vec<f64> = (0..n).map(|i| a[[i, i]]).collect();
+        let max_diag = diag.iter().cloned().fold(0.0, f64::max);
+        let tol = rel_tol * max_diag.max(f64::MIN_POSITIVE);
+        let mut l = Array2::<f64>::zeros((n, n));
+        let mut rank = 0;
+        for k in 0..n {
+            let (j, &best) = diag[k..]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, v)| (i + k, v))
+                .expect("k < n");
+            if best <= tol {
+                break;
+            }
+            if j != k {
+                perm.swap(k, j);
+                diag.swap(k, j);
+                for c in 0..k {
+                    l.swap([k, c], [j, c]);
+                }
+            }
+            let lkk = best.sqrt();
+            l[[k, k]] = lkk;
+            let pk = perm[k];
+            let lk: Vec<f64> = l.row(k).iter().take(k).cloned().collect();
+            for i in k + 1..n {
+                let li = l.row(i);
+                let dot: f64 = li.iter().take(k).zip(&lk).map(|(a, b)| a * b).sum();
+                let v = (a[[perm[i], pk]] - dot) / lkk;
+                l[[i, k]] = v;
+                diag[i] -= v * v;
+            }
+            rank = k + 1;
+        }
+        PivotedCholesky { l, perm, rank }
+    }
+
+    /// Numerical rank.
+    pub(crate) fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// Dimension of the factored matrix.
+    pub(crate) fn dim(&self) -> usize {
+        self.perm.len()
+    }
+
+    /// Solves `A·x = b` for a full-rank factorisation.
+    pub(crate) fn solve(&self, b: ArrayView1<f64>) -> Array1<f64> {
+        let n = self.dim();
+        debug_assert_eq!(self.rank, n);
+        let mut y: Vec<f64> = self.perm.iter().map(|&p| b[p]).collect();
+        for i in 0..n {
+            let row = self.l.row(i);
+            let s: f64 = y[i]
+                - row
+                    .iter()
+                    .take(i)
+                    .zip(&y[..i])
+                    .map(|(l, v)| l * v)
+                    .sum::<f64>();
+            y[i] = s / self.l[[i, i]];
+        }
+        for i in (0..n).rev() {
+            let col = self.l.column(i);
+            let s: f64 = y[i]
+                - col
+                    .iter()
+                    .skip(i + 1)
+                    .zip(&y[i + 1..])
+                    .map(|(l, v)| l * v)
+                    .sum::<f64>();
+            y[i] = s / self.l[[i, i]];
+        }
+        let mut x = Array1::zeros(n);
+        for (k, &p) in self.perm.iter().enumerate() {
+            x[p] = y[k];
+        }
+        x
+    }
+
+    /// `G = Pᵀ·L[:, ..rank]`, the n × rank factor with `A ≈ G·Gᵀ`, in original row order.
+    pub(crate) fn factor_columns(&self) -> Array2<f64> {
+        let mut g = Array2::zeros((self.dim(), self.rank));
+        for (k, &p) in self.perm.iter().enumerate() {
+            for c in 0..self.rank.min(k + 1) {
+                g[[p, c]] = self.l[[k, c]];
+            }
+        }
+        g
+    }
+}
+
+/// Solves `A·x = b` for a symmetric positive definite `a` (panics on a singular `a`; callers
+/// only pass Gram matrices of full-column-rank factors).
+pub(crate) fn spd_solve(a: &Array2<f64>, b: ArrayView1<f64>) -> Array1<f64> {
+    let f = PivotedCholesky::factor(a, 0.0);
+    assert_eq!(f.rank(), f.dim(), "spd_solve on a singular matrix");
+    f.solve(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn solves_a_positive_definite_system() {
+        let a = array![[4.0, 2.0, 0.6], [2.0, 5.0, 1.0], [0.6, 1.0, 3.0]];
+        let b = array![1.0, -2.0, 0.5];
+        let f = PivotedCholesky::factor(&a, 1e-12);
+        assert_eq!(f.rank(), 3);
+        let x = f.solve(b.view());
+        assert!((a.dot(&x) - &b).iter().all(|d| d.abs() < 1e-12));
+        let g = f.factor_columns();
+        assert!((g.dot(&g.t()) - &a).iter().all(|d| d.abs() < 1e-12));
+    }
+
+    #[test]
+    fn reveals_the_rank_of_a_singular_matrix() {
+        // Columns: x, 2x, y → rank 2.
+        let x = array![
+            [1.0, 2.0, 0.5],
+            [2.0, 4.0, -1.0],
+            [0.0, 0.0, 3.0],
+            [1.0, 2.0, 1.0]
+        ];
+        let a = x.t().dot(&x);
+        let f = PivotedCholesky::factor(&a, 1e-10);
+        assert_eq!(f.rank(), 2);
+        let g = f.factor_columns();
+        assert!((g.dot(&g.t()) - &a).iter().all(|d| d.abs() < 1e-9));
+    }
+}

@@ -1,0 +1,300 @@
+//! Sufficient statistics of weighted least squares on one block — `XᵀWX`, `XᵀWy`, `XᵀW1`,
+//! Σw, Σw², Σwy, Σwy² — mergeable by addition, so partitions, workers and folds combine freely.
+//!
+//! The one-hot structure keeps the cost at O(rows · (dense² + dense·categoricals +
+//! categoricals²)) instead of O(rows · features²): a categorical column adds counts to the
+//! diagonal, one scatter-add per dense feature, and one count per pair of categorical columns.
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+
+use crate::feature::{FeatureBlock, SparseColumn};
+
+/// The merged Gram statistics of a weighted least-squares problem with `p` features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GramSummary {
+    /// Upper triangle (including the diagonal) of `XᵀWX`; the lower triangle stays zero.
+    pub xtx: Array2<f64>,
+    /// `XᵀWy`.
+    pub xty: Array1<f64>,
+    /// `XᵀW1`: weighted column sums.
+    pub xsum: Array1<f64>,
+    /// Σw.
+    pub weight: f64,
+    /// Σw² (for the unbiased weighted variance).
+    pub weight_sq: f64,
+    /// Σwy.
+    pub ysum: f64,
+    /// Σwy².
+    pub yy: f64,
+}
+
+impl GramSummary {
+    /// The neutral element for `p` features.
+    pub fn zeros(p: usize) -> Self {
+        GramSummary {
+            xtx: Array2::zeros((p, p)),
+            xty: Array1::zeros(p),
+            xsum: Array1::zeros(p),
+            weight: 0.0,
+            weight_sq: 0.0,
+            ysum: 0.0,
+            yy: 0.0,
+        }
+    }
+
+    /// Number of features.
+    pub fn features(&self) -> usize {
+        self.xty.len()
+    }
+
+    /// Statistics of `block` with its own weights and labels, for `p` features.
+    pub fn from_block(block: &FeatureBlock, p: usize) -> Self {
+        let n = block.rows();
+        let ones;
+        let w = match &block.weight {
+            Some(w) => w.as_slice().expect("contiguous weights"),
+            None => {
+                ones = vec![1.0; n];
+                &ones
+            }
+        };
+        let mut g = GramSummary::zeros(p);
+        g.accumulate(block, w, block.label.as_slice().expect("contiguous labels"));
+        g
+    }
+
+    /// Adds the rows of `block` with row weights `w` and responses `z` (IRLS passes its
+    /// working weights and responses here).
+    pub fn accumulate(&mut self, block: &FeatureBlock, w: &[f64], z: &[f64]) {
+        let d = block.dense.ncols();
+        let p = self.features();
+        for (&wi, &zi) in w.iter().zip(z) {
+            self.weight += wi;
+            self.weight_sq += wi * wi;
+            self.ysum += wi * zi;
+            self.yy += wi * zi * zi;
+        }
+        if d > 0 {
+            // Dense × dense and dense moments with one weighted copy of the block.
+            let mut xw = block.dense.to_owned();
+            for (mut row, &wi) in xw.rows_mut().into_iter().zip(w) {
+                row *= wi;
+            }
+            let gram = xw.t().dot(&block.dense);
+            for a in 0..d {
+                for b in a..d {
+                    self.xtx[[a, b]] += gram[[a, b]];
+                }
+            }
+            let wz = xw.t().dot(&ndarray::ArrayView1::from(z));
+            let ws = xw.sum_axis(ndarray::Axis(0));
+            for a in 0..d {
+                self.xty[a] += wz[a];
+                self.xsum[a] += ws[a];
+            }
+        }
+        let xtx = self.xtx.as_slice_mut().expect("standard layout");
+        for (c, col) in block.sparse.iter().enumerate() {
+            for (i, &k) in col.indices.iter().enumerate() {
+                if k == SparseColumn::NONE || w[i] == 0.0 {
+                    continue;
+                }
+                let v = col.values.as_ref().map_or(1.0, |v| v[i]);
+                let wv = w[i] * v;
+                let j = col.offset + k as usize;
+                // One active index per row: the column's own block is diagonal.
+                xtx[j * p + j] += wv * v;
+                self.xty[j] += wv * z[i];
+                self.xsum[j] += wv;
+                // Dense × sparse: a scatter-add of the row's dense values into column j.
+                let row = block.dense.row(i);
+                for (a, &x) in row.iter().enumerate() {
+                    xtx[a * p + j] += wv * x;
+                }
+                // Sparse × sparse: one count per pair of categorical columns.
+                for other in &block.sparse[c + 1..] {
+                    let k2 = other.indices[i];
+                    if k2 == SparseColumn::NONE {
+                        continue;
+                    }
+                    let v2 = other.values.as_ref().map_or(1.0, |v| v[i]);
+                    let j2 = other.offset + k2 as usize;
+                    let (lo, hi) = if j < j2 { (j, j2) } else { (j2, j) };
+                    xtx[lo * p + hi] += wv * v2;
+                }
+            }
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(mut self, other: &GramSummary) -> Self {
+        self.xtx += &other.xtx;
+        self.xty += &other.xty;
+        self.xsum += &other.xsum;
+        self.weight += other.weight;
+        self.weight_sq += other.weight_sq;
+        self.ysum += other.ysum;
+        self.yy += other.yy;
+        self
+    }
+
+    /// The full symmetric `XᵀWX`.
+    pub fn gram(&self) -> Array2<f64> {
+        let mut g = self.xtx.clone();
+        let p = self.features();
+        for a in 0..p {
+            for b in 0..a {
+                g[[a, b]] = g[[b, a]];
+            }
+        }
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::block_ops::tests::{densify, toy_block};
+    use proptest::prelude::*;
+
+    #[test]
+    fn matches_the_dense_computation() {
+        let (block, layout) = toy_block();
+        let p = layout.width();
+        let x = densify(&block, p);
+        let w = block.weight.clone().unwrap();
+        let mut xw = x.clone();
+        for (mut r, &wi) in xw.rows_mut().into_iter().zip(w.iter()) {
+            r *= wi;
+        }
+        let g = GramSummary::from_block(&block, p);
+        let expected = xw.t().dot(&x);
+        assert!((&g.gram() - &expected).iter().all(|d| d.abs() < 1e-12));
+        assert!((&g.xty - &xw.t().dot(&block.label))
+            .iter()
+            .all(|d| d.abs() < 1e-12));
+        assert!((&g.xsum - &xw.sum_axis(ndarray::Axis(0)))
+            .iter()
+            .all(|d| d.abs() < 1e-12));
+        assert_eq!(g.weight, 4.5);
+    }
+
+    /// Splits `block` into row ranges given by `cuts`.
+    fn split(block: &FeatureBlock, cuts: &[usize]) -> Vec<FeatureBlock> {
+        let mut bounds = vec![0];
+        bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < block.rows()));
+        bounds.push(block.rows());
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+            .windows(2)
+            .map(|r| {
+                let (a, b) = (r[0], r[1]);
+                FeatureBlock {
+                    dense: block.dense.slice(ndarray::s![a..b, ..]).to_owned(),
+                    sparse: block
+                        .sparse
+                        .iter()
+                        .map(|c| SparseColumn {
+                            offset: c.offset,
+                            width: c.width,
+                            indices: c.indices[a..b].to_vec(),
+                            values: c.values.as_ref().map(|v| v[a..b].to_vec()),
+                        })
+                        .collect(),
+                    label: block.label.slice(ndarray::s![a..b]).to_owned(),
+                    weight: block
+                        .weight
+                        .as_ref()
+                        .map(|w| w.slice(ndarray::s![a..b]).to_owned()),
+                }
+            })
+            .collect()
+    }
+
+    fn random_block(rows: usize, seed: u64) -> FeatureBlock {
+        // A small deterministic generator keeps the test independent of rand's API.
+        let mut state = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let dense = Array2::from_shape_fn((rows, 2), |_| next() * 4.0 - 2.0);
+        let mut pick = |width: u32| -> Vec<u32> {
+            (0..rows)
+                .map(|_| {
+                    let u = next();
+                    if u < 0.1 {
+                        SparseColumn::NONE
+                    } else {
+                        ((u * width as f64) as u32).min(width - 1)
+                    }
+                })
+                .collect()
+        };
+        let a = pick(4);
+        let b = pick(3);
+        let values = Some((0..rows).map(|_| next() + 0.5).collect());
+        FeatureBlock {
+            dense,
+            sparse: vec![
+                SparseColumn {
+                    offset: 2,
+                    width: 4,
+                    indices: a,
+                    values: None,
+                },
+                SparseColumn {
+                    offset: 6,
+                    width: 3,
+                    indices: b,
+                    values,
+                },
+            ],
+            label: (0..rows).map(|_| next() * 10.0).collect(),
+            weight: Some((0..rows).map(|_| next() * 2.0).collect()),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn merging_in_any_partitioning_and_order_equals_one_block(
+            rows in 1usize..60,
+            seed in any::<u64>(),
+            cuts in proptest::collection::vec(0usize..60, 0..6),
+            reverse in any::<bool>(),
+        ) {
+            let block = random_block(rows, seed);
+            let whole = GramSummary::from_block(&block, 9);
+            let mut parts: Vec<GramSummary> =
+                split(&block, &cuts).iter().map(|b| GramSummary::from_block(b, 9)).collect();
+            if reverse {
+                parts.reverse();
+            }
+            // Merge as a balanced tree, not left to right, to exercise associativity.
+            while parts.len() > 1 {
+                let mut next = Vec::new();
+                for pair in parts.chunks(2) {
+                    next.push(match pair {
+                        [a, b] => a.clone().merge(b),
+                        [a] => a.clone(),
+                        _ => unreachable!(),
+                    });
+                }
+                parts = next;
+            }
+            let merged = &parts[0];
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()));
+            prop_assert!(whole.xtx.iter().zip(merged.xtx.iter()).all(|(a, b)| close(*a, *b)));
+            prop_assert!(whole.xty.iter().zip(merged.xty.iter()).all(|(a, b)| close(*a, *b)));
+            prop_assert!(whole.xsum.iter().zip(merged.xsum.iter()).all(|(a, b)| close(*a, *b)));
+            prop_assert!(close(whole.weight, merged.weight) && close(whole.yy, merged.yy));
+            prop_assert!(close(whole.ysum, merged.ysum) && close(whole.weight_sq, merged.weight_sq));
+        }
+    }
+}
