@@ -212,7 +212,7 @@ mod tests {
             let mut seen = vec![vec![false; 40]; 4];
             for part in &parts {
                 let Extent::RowGroups(slices) = &part.extent else {
-                    panic!()
+                    panic!("a Parquet partition must hold row groups")
                 };
                 for s in slices {
                     for r in s.offset..s.offset + s.rows {

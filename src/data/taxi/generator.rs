@@ -351,7 +351,7 @@ fn push_trip(
         (3.0 + 2.5 * miles + 0.5 * minutes.clamp(0.0, 180.0)).max(3.0)
     };
     let fare = (fare * 100.0).round() / 100.0;
-    let extra = if hour >= 20 || hour < 6 {
+    let extra = if !(6..20).contains(&hour) {
         1.0
     } else if (16..20).contains(&hour) {
         2.5

@@ -60,8 +60,11 @@ impl Zone {
     }
 }
 
+/// A borough's zone count and the x and y ranges its zones are scattered over.
+type BoroughBox = (Borough, usize, (f64, f64), (f64, f64));
+
 /// (borough, zone count, x range, y range): 1 + 69 + 61 + 69 + 43 + 20 + 2 = 265.
-const LAYOUT: &[(Borough, usize, (f64, f64), (f64, f64))] = &[
+const LAYOUT: &[BoroughBox] = &[
     (Borough::Manhattan, 69, (-1.5, 1.5), (-6.0, 8.0)),
     (Borough::Brooklyn, 61, (0.0, 8.0), (-10.0, -2.0)),
     (Borough::Queens, 69, (3.0, 14.0), (-6.0, 4.0)),
