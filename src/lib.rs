@@ -17,3 +17,4 @@
 
 pub mod data;
 pub mod feature;
+pub mod tracking;
