@@ -119,6 +119,17 @@ impl MlflowClient {
         Ok(experiment)
     }
 
+    /// `experiments/delete` (the name stays taken until `mlflow gc`).
+    pub fn delete_experiment(&self, experiment_id: &str) -> Result<(), TrackingError> {
+        self.http
+            .post::<_, serde_json::Value>(
+                &format!("{API}/experiments/delete"),
+                &json!({ "experiment_id": experiment_id }),
+                CallKind::Idempotent,
+            )
+            .map(drop)
+    }
+
     /// `runs/create` (not retried once it may have applied; see [`Self::create_run_once`]).
     pub fn create_run(&self, run: &NewRun) -> Result<RunInfo, TrackingError> {
         let mut body = json!({

@@ -62,7 +62,7 @@ impl RunContext {
 
 /// The commit (and branch) checked out in the repository containing `start`, if any.
 pub fn git_head(start: &Path) -> Option<(String, Option<String>)> {
-    let git_dir = start.ancestors().find_map(|dir| git_dir_of(dir))?;
+    let git_dir = start.ancestors().find_map(git_dir_of)?;
     let head = fs::read_to_string(git_dir.join("HEAD")).ok()?;
     let head = head.trim();
     let Some(reference) = head.strip_prefix("ref: ") else {

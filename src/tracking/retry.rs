@@ -49,12 +49,14 @@ pub enum Failure {
 impl RetryPolicy {
     /// True when a failed attempt of this kind may be repeated (budget aside).
     pub fn is_retryable(kind: CallKind, failure: Failure) -> bool {
-        match (kind, failure) {
-            (_, Failure::Connect) | (_, Failure::Status(408 | 429)) => true,
-            (CallKind::Idempotent, Failure::Ambiguous)
-            | (CallKind::Idempotent, Failure::Status(500 | 502 | 503 | 504)) => true,
-            _ => false,
-        }
+        matches!(
+            (kind, failure),
+            (_, Failure::Connect | Failure::Status(408 | 429))
+                | (
+                    CallKind::Idempotent,
+                    Failure::Ambiguous | Failure::Status(500 | 502 | 503 | 504)
+                )
+        )
     }
 
     /// The sleep before retry number `retry` (1-based): 0, then factor·2^(n−1), capped; or `Retry-After`.
