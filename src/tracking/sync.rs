@@ -194,3 +194,93 @@ pub fn replay(
     }
     flush(&mut batch, first + events.len(), target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::config::TrackingConfig;
+    use crate::tracking::retry::RetryPolicy;
+    use crate::tracking::test_double::{serve, Reply};
+    use crate::tracking::wire::{Metric, RunStatus};
+
+    fn journal(spool: &Spool) -> Vec<Event> {
+        let start = RunStart {
+            local_id: "r1".into(),
+            experiment: "e".into(),
+            run_name: None,
+            start_time: 1,
+            user: "u".into(),
+            tags: Vec::new(),
+            parent: None,
+        };
+        let metric = |step| {
+            Event::Metric(Metric {
+                key: "loss".into(),
+                value: step as f64,
+                timestamp: 100 + step,
+                step,
+            })
+        };
+        let events = vec![
+            Event::Start(start),
+            metric(0),
+            metric(1),
+            metric(2),
+            Event::End {
+                status: RunStatus::Finished,
+                end_time: 9,
+            },
+        ];
+        let mut writer = spool.create_run("r1").expect("create");
+        for e in &events {
+            writer.append(e).expect("append");
+        }
+        writer.flush().expect("flush");
+        events
+    }
+
+    fn client(uri: &str) -> MlflowClient {
+        let config = TrackingConfig {
+            retry: RetryPolicy::none(),
+            ..TrackingConfig::default()
+        };
+        MlflowClient::new(uri, &config).expect("client")
+    }
+
+    #[test]
+    fn replay_resumes_after_the_last_applied_event_and_then_sends_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = Spool::new(dir.path());
+        journal(&spool);
+        let (uri, seen) = serve(vec![Reply::json(200, "{}"), Reply::json(200, "{}")]);
+        let target = TargetState {
+            experiment_id: "1".into(),
+            run_id: "remote".into(),
+            artifact_uri: "mlflow-artifacts:/1/remote/artifacts".into(),
+            events: 2, // start and step 0 are already on the server
+        };
+        spool.save_target("r1", &uri, &target).expect("save");
+        let outcome = sync_run(&client(&uri), &spool, "r1").expect("sync");
+        assert_eq!((outcome.events_sent, outcome.events_total), (3, 5));
+        {
+            let seen = seen.lock().expect("log");
+            assert_eq!(seen.len(), 2);
+            let batch: serde_json::Value = serde_json::from_str(&seen[0].body).expect("json");
+            let steps: Vec<i64> = batch["metrics"]
+                .as_array()
+                .expect("metrics")
+                .iter()
+                .filter_map(|m| m["step"].as_i64())
+                .collect();
+            assert_eq!(steps, [1, 2]);
+            assert!(seen[1].path.ends_with("/runs/update"));
+        }
+        assert_eq!(
+            spool.sync_state("r1").expect("state").targets[&uri].events,
+            5
+        );
+        // The test double is gone now: a second sync must not need the network at all.
+        let again = sync_run(&client(&uri), &spool, "r1").expect("nothing to send");
+        assert_eq!(again.events_sent, 0);
+    }
+}
