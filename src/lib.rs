@@ -19,4 +19,5 @@ pub mod data;
 pub mod eval;
 pub mod feature;
 pub mod model;
+pub mod tracking;
 pub mod train;

@@ -4,6 +4,7 @@ mod describe;
 mod exit;
 mod generate;
 mod progress;
+mod runs;
 
 use clap::{Parser, Subcommand};
 
@@ -22,6 +23,8 @@ enum Command {
     Generate(generate::GenerateCommand),
     /// Print a per-column summary (count, nulls, mean, std, min, max) as JSON.
     Describe(describe::DescribeArgs),
+    /// The local run store: list, show, and sync runs into an MLflow server.
+    Runs(runs::RunsCommand),
 }
 
 /// Parses arguments, runs the command and maps errors to exit codes (2: bad input, 1: other).
@@ -31,6 +34,7 @@ pub(crate) fn run() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Generate(cmd) => generate::run(cmd),
         Command::Describe(args) => describe::run(args),
+        Command::Runs(cmd) => runs::run(cmd),
     };
     exit::report(result)
 }
