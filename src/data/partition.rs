@@ -215,9 +215,9 @@ mod tests {
                     panic!("a Parquet partition must hold row groups")
                 };
                 for s in slices {
-                    for r in s.offset..s.offset + s.rows {
-                        assert!(!seen[s.row_group][r], "row counted twice");
-                        seen[s.row_group][r] = true;
+                    for cell in &mut seen[s.row_group][s.offset..s.offset + s.rows] {
+                        assert!(!*cell, "row counted twice");
+                        *cell = true;
                     }
                 }
             }
