@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-distml = Path(__file__).resolve().parent.parent / "target" / "release" / "distml"
+import os
+distml = Path(os.environ.get("DISTML_BIN", Path(__file__).resolve().parent.parent / "target" / "release" / "distml"))
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "yellow.parquet"
     subprocess.run([distml, "generate", "taxi", "--rows", str(rows), "--out", path], check=True, capture_output=True)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-DISTML = ROOT / "target" / "release" / "distml"
+DISTML = Path(os.environ.get("DISTML_BIN", ROOT / "target" / "release" / "distml"))
 rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 
 
