@@ -116,3 +116,27 @@ pub(crate) fn categories(
 pub(crate) fn missing(a: &Float64Array, i: usize) -> bool {
     a.is_null(i) || a.value(i).is_nan()
 }
+
+/// Writes `f(x)` of a numeric column into a `Float64` output column; nulls stay null.
+pub(crate) fn map_numeric(
+    frame: &mut Frame,
+    stage: &str,
+    input: &str,
+    output: &str,
+    f: impl Fn(f64) -> f64,
+) -> Result<(), FeatureError> {
+    let v = numeric(frame, stage, input)?;
+    let values: Vec<f64> = v.values().iter().map(|&x| f(x)).collect();
+    let out = Float64Array::new(values.into(), v.nulls().cloned());
+    frame.set(output, ColumnData::Array(std::sync::Arc::new(out)));
+    Ok(())
+}
+
+/// The non-missing values of a numeric column.
+pub(crate) fn present(frame: &Frame, stage: &str, name: &str) -> Result<Vec<f64>, FeatureError> {
+    let v = numeric(frame, stage, name)?;
+    Ok((0..v.len())
+        .filter(|&i| !missing(&v, i))
+        .map(|i| v.value(i))
+        .collect())
+}

@@ -32,6 +32,8 @@ pub enum FeatureNames {
         /// Size of the space.
         width: usize,
     },
+    /// Every combination of the factors' names, joined by `:` (the first factor varies slowest).
+    Product(Vec<FeatureNames>),
 }
 
 impl FeatureNames {
@@ -40,6 +42,7 @@ impl FeatureNames {
         match self {
             FeatureNames::List(names) => names.len(),
             FeatureNames::Indexed { width, .. } => *width,
+            FeatureNames::Product(f) => f.iter().map(FeatureNames::width).product(),
         }
     }
 
@@ -50,7 +53,21 @@ impl FeatureNames {
             FeatureNames::Indexed { prefix, width } => {
                 (0..*width).map(|i| format!("{prefix}[{i}]")).collect()
             }
+            FeatureNames::Product(factors) => factors.iter().fold(vec![String::new()], |acc, f| {
+                let names = f.expand();
+                acc.iter()
+                    .flat_map(|a| names.iter().map(move |n| join(a, n)))
+                    .collect()
+            }),
         }
+    }
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}:{b}")
     }
 }
 

@@ -15,23 +15,33 @@
 mod arithmetic;
 mod assembler;
 mod block;
+mod bucketizer;
 mod columns;
 mod derived;
 mod error;
 mod filter;
 mod frame;
+mod hasher;
+mod imputer;
+mod interaction;
+mod max_abs_scaler;
+mod min_max_scaler;
 mod one_hot;
 mod persist;
 mod persist_float;
 mod pipeline;
 pub mod presets;
+mod quantile_discretizer;
+mod sketch;
 mod stage;
+mod standard_scaler;
 mod string_indexer;
 mod traits;
 
 pub use arithmetic::{Arithmetic, Op, Operand};
 pub use assembler::VectorAssembler;
 pub use block::{FeatureBlock, FeatureLayout, SparseColumn};
+pub use bucketizer::{Bucketizer, Splits};
 pub use derived::{DatePart, DiffUnit, Part, TimestampDiff};
 pub use error::FeatureError;
 pub use filter::{NullFilter, RangeFilter};
@@ -39,10 +49,18 @@ pub use frame::{
     ColumnData, DropCounts, FeatureNames, Frame, FrameColumn, IndexColumn, SparseFeature,
     SparsePart,
 };
+pub use hasher::{murmur3_32, FeatureHasher};
+pub use imputer::{ColumnStats, Imputer, ImputerModel, ImputerSummary, Strategy};
+pub use interaction::Interaction;
+pub use max_abs_scaler::{MaxAbsScaler, MaxAbsScalerModel};
+pub use min_max_scaler::{Extremes, ExtremesSummary, MinMaxScaler, MinMaxScalerModel};
 pub use one_hot::{EncodedColumn, OneHotEncoder, OneHotEncoderModel, OneHotSummary};
 pub use persist::{FORMAT_VERSION, PIPELINE_FILE};
 pub use pipeline::{FitStats, FittedPipeline, PipelineSpec, Transformed};
+pub use quantile_discretizer::{QuantileDiscretizer, QuantileDiscretizerModel, SketchSummary};
+pub use sketch::QuantileSketch;
 pub use stage::{FittedStage, StageParams};
+pub use standard_scaler::{Moments, MomentsSummary, StandardScaler, StandardScalerModel};
 pub use string_indexer::{
     IndexedColumn, IndexerSummary, StringIndexer, StringIndexerModel, StringOrderType, ValueCounts,
 };

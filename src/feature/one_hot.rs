@@ -306,7 +306,7 @@ mod tests {
         let train = numbers(vec![Some(0.0), Some(1.0), Some(2.0), Some(1.0)]);
         let test = numbers(vec![Some(0.0), Some(1.0), Some(2.0)]);
         let m = OneHotEncoder::new(&["x"])
-            .fit_frames(&[train.clone()])
+            .fit_frames(std::slice::from_ref(&train))
             .unwrap();
         assert_eq!(
             sparse(&m.transform(test.clone()).unwrap(), "x_vec"),
@@ -314,7 +314,7 @@ mod tests {
         );
         let full = OneHotEncoder::new(&["x"])
             .drop_last(false)
-            .fit_frames(&[train.clone()])
+            .fit_frames(std::slice::from_ref(&train))
             .unwrap();
         assert_eq!(
             sparse(&full.transform(test).unwrap(), "x_vec"),
@@ -327,7 +327,7 @@ mod tests {
         ));
         let keep = OneHotEncoder::new(&["x"])
             .handle_invalid(HandleInvalid::Keep)
-            .fit_frames(&[train.clone()])
+            .fit_frames(std::slice::from_ref(&train))
             .unwrap();
         assert_eq!(
             sparse(&keep.transform(unseen.clone()).unwrap(), "x_vec"),

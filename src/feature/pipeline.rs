@@ -181,9 +181,9 @@ fn run(stages: &[FittedStage], mut frame: Frame) -> Result<Frame, FeatureError> 
 }
 
 /// Fits the pending estimators in one pass.
-fn flush<'s>(
+fn flush(
     fitted: &mut Vec<FittedStage>,
-    pending: &mut Vec<&'s StageParams>,
+    pending: &mut Vec<&StageParams>,
     pass: &Pass<'_>,
     stats: &mut FitStats,
 ) -> Result<(), FeatureError> {

@@ -117,7 +117,7 @@ fn fitted_state_does_not_depend_on_the_partitioning() {
 fn save_load_transform_is_bit_identical() {
     let dir = tempfile::tempdir().unwrap();
     let source = taxi_file(dir.path(), 8_000, 4, 4);
-    for spec in [presets::taxi()] {
+    for spec in [presets::taxi(), presets::taxi_rich(), every_stage()] {
         let fitted = spec.fit(&source, &|| {}).unwrap();
         let saved = dir.path().join("model");
         fitted.save(&saved).unwrap();
@@ -187,4 +187,149 @@ fn invalid_params_fail_before_reading() {
     );
     let no_assembler = PipelineSpec::new().stage(NullFilter::new(&["y"]));
     assert!(no_assembler.check().is_err());
+}
+
+/// A pipeline using every stage, to prove that each fitted form persists exactly.
+fn every_stage() -> PipelineSpec {
+    use crate::data::taxi::schema::{PICKUP, TRIP_DISTANCE};
+    PipelineSpec::new()
+        .stage(TimestampDiff::new(PICKUP, "dropoff_datetime", "secs").unit(DiffUnit::Seconds))
+        .stage(Arithmetic::new(
+            "secs",
+            Op::Div,
+            Operand::Const(60.0),
+            "minutes",
+        ))
+        .stage(RangeFilter::new("minutes", Some(1.0), Some(60.0)))
+        .stage(DatePart::new(PICKUP, Part::DayOfMonth, "day"))
+        .stage(NullFilter::new(&["passenger_count"]))
+        .stage(StandardScaler::new(&[TRIP_DISTANCE]).with_mean(true))
+        .stage(MinMaxScaler::new(&["fare_amount"]))
+        .stage(MaxAbsScaler::new(&["tip_amount"]))
+        .stage(Imputer::new(&["congestion_surcharge"]).strategy(Strategy::Median))
+        .stage(QuantileDiscretizer::new(&["total_amount"], 5))
+        .stage(Bucketizer::new(
+            "passenger_count",
+            &[f64::NEG_INFINITY, 1.5, f64::INFINITY],
+        ))
+        .stage(StringIndexer::new(&["day"]).string_order_type(StringOrderType::AlphabetAsc))
+        .stage(OneHotEncoder::new(&["total_amount_bucket", "day_index"]).drop_last(false))
+        .stage(FeatureHasher::new(&["VendorID", "payment_type"], "hashed").num_features(64))
+        .stage(Interaction::new(
+            &["passenger_count_bucket", "trip_distance_scaled"],
+            "pc_x_dist",
+        ))
+        .assemble(
+            VectorAssembler::new(
+                &[
+                    "trip_distance_scaled",
+                    "fare_amount_scaled",
+                    "tip_amount_scaled",
+                    "congestion_surcharge_imputed",
+                    "total_amount_bucket_vec",
+                    "day_index_vec",
+                    "hashed",
+                    "pc_x_dist",
+                ],
+                "minutes",
+            )
+            .weight_col("passenger_count"),
+        )
+}
+
+#[test]
+fn every_stage_fits_in_fused_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 6_000, 6, 6);
+    let fitted = every_stage().fit(&source, &|| {}).unwrap();
+    // Scalers, imputer, discretizer and indexer share one pass; the encoder needs the
+    // discretizer's buckets, so a second pass (MLlib would also scan for it).
+    assert_eq!(fitted.fit_stats().passes, 2);
+    let layout = fitted.layout();
+    assert_eq!(layout.dense, 4);
+    assert_eq!(
+        layout
+            .names
+            .iter()
+            .filter(|n| n.starts_with("hashed["))
+            .count(),
+        64
+    );
+    assert!(layout
+        .names
+        .contains(&"passenger_count=[1.5, inf]:trip_distance_scaled".to_string()));
+    let out = fitted.transform_source(&source, &|| {}).unwrap();
+    assert!(out.rows() > 5_000);
+    assert!(out.dropped.0.keys().any(|k| k.starts_with("NullFilter")));
+    let block = &out.blocks[0];
+    assert_eq!(block.weight.as_ref().map(|w| w.len()), Some(block.rows()));
+    let hashed: Vec<_> = block.sparse.iter().filter(|c| c.width == 64).collect();
+    assert_eq!(hashed.len(), 2, "two columns hashed into one space");
+    assert_eq!(hashed[0].offset, hashed[1].offset);
+}
+
+#[test]
+fn rich_preset_adds_hour_weekday_and_the_zone_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 10_000, 7, 9);
+    let fitted = presets::taxi_rich().fit(&source, &|| {}).unwrap();
+    assert_eq!(fitted.fit_stats().passes, 1);
+    let names = &fitted.layout().names;
+    assert!(
+        names.iter().any(|n| n == "pickup_hour=0") && names.iter().any(|n| n == "pickup_weekday=1")
+    );
+    let pairs = names
+        .iter()
+        .filter(|n| n.starts_with("PULocationID=") && n.contains(":DOLocationID="))
+        .count();
+    let block = fitted.transform(&batches(&source, &fitted)[0]).unwrap();
+    assert_eq!(block.sparse.len(), 5);
+    assert_eq!(block.sparse[4].width, pairs);
+    let (pu, du) = (block.sparse[0].width as u32, block.sparse[1].width as u32);
+    for r in 0..block.rows() {
+        let (a, b) = (block.sparse[0].indices[r], block.sparse[1].indices[r]);
+        assert_eq!(block.sparse[4].indices[r], a * du + b);
+        assert!(a < pu);
+    }
+}
+
+#[test]
+fn generic_preset_imputes_and_drops_null_targets() {
+    use arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let part = |y: Vec<Option<f64>>, c: Vec<Option<&str>>, x: Vec<Option<f64>>| {
+        RecordBatch::try_from_iter([
+            ("y", Arc::new(Float64Array::from(y)) as _),
+            ("c", Arc::new(StringArray::from(c)) as _),
+            ("x", Arc::new(Float64Array::from(x)) as _),
+        ])
+        .unwrap()
+    };
+    let train = vec![
+        part(
+            vec![Some(1.0), None, Some(3.0)],
+            vec![Some("a"), Some("b"), Some("b")],
+            vec![Some(2.0), Some(100.0), None],
+        ),
+        part(vec![Some(4.0)], vec![Some("a")], vec![Some(4.0)]),
+    ];
+    let fitted = presets::generic("y", &["c"], &["x"])
+        .fit_batches(&train)
+        .unwrap();
+    assert_eq!(fitted.fit_stats().dropped.0["NullFilter: null y"], 1);
+    assert_eq!(fitted.layout().names, vec!["x_imputed", "c=a", "c=b"]);
+    let later = part(
+        vec![Some(5.0), None],
+        vec![Some("new"), Some("a")],
+        vec![None, Some(1.0)],
+    );
+    let (block, dropped) = fitted.transform_counted(&later).unwrap();
+    assert_eq!(block.rows(), 1);
+    assert_eq!(dropped.total(), 1);
+    assert_eq!(
+        block.dense[[0, 0]],
+        3.0,
+        "mean of 2 and 4 (the null-target row is not fitted on)"
+    );
+    assert_eq!(block.sparse[0].indices, vec![SparseColumn::NONE]);
 }

@@ -3,8 +3,8 @@
 use crate::data::taxi::schema::{DO_LOCATION, DROPOFF, PICKUP, PU_LOCATION, TRIP_DISTANCE};
 
 use super::{
-    HandleInvalid, OneHotEncoder, PipelineSpec, RangeFilter, StringIndexer, TimestampDiff,
-    VectorAssembler,
+    DatePart, HandleInvalid, Imputer, Interaction, NullFilter, OneHotEncoder, Part, PipelineSpec,
+    RangeFilter, StringIndexer, TimestampDiff, VectorAssembler,
 };
 
 /// Name of the taxi label column.
@@ -47,4 +47,39 @@ pub fn taxi() -> PipelineSpec {
     let mut inputs = vec![TRIP_DISTANCE];
     inputs.extend(encoded.iter().map(String::as_str));
     spec.assemble(VectorAssembler::new(&inputs, DURATION).handle_invalid(HandleInvalid::Skip))
+}
+
+/// The taxi job plus pickup hour and weekday (one-hot) and the PU×DO pair (one index in a
+/// zone × zone space), the richer feature set of the course's variant.
+pub fn taxi_rich() -> PipelineSpec {
+    let spec = duration_stages(PipelineSpec::new())
+        .stage(DatePart::new(PICKUP, Part::Hour, "pickup_hour"))
+        .stage(DatePart::new(PICKUP, Part::DayOfWeek, "pickup_weekday"));
+    let (spec, encoded) = categorical(
+        spec,
+        &[PU_LOCATION, DO_LOCATION, "pickup_hour", "pickup_weekday"],
+    );
+    let spec = spec.stage(Interaction::new(&[&encoded[0], &encoded[1]], "PU_DO"));
+    let mut inputs = vec![TRIP_DISTANCE];
+    inputs.extend(encoded.iter().map(String::as_str));
+    inputs.push("PU_DO");
+    spec.assemble(VectorAssembler::new(&inputs, DURATION).handle_invalid(HandleInvalid::Skip))
+}
+
+/// Any table: rows with a null `target` dropped (and counted), `categorical` columns (integer
+/// or string) one-hot with `keep`, `numeric` columns with nulls imputed by the mean.
+pub fn generic(target: &str, categorical_cols: &[&str], numeric: &[&str]) -> PipelineSpec {
+    let spec = PipelineSpec::new().stage(NullFilter::new(&[target]));
+    let (mut spec, encoded) = if categorical_cols.is_empty() {
+        (spec, Vec::new())
+    } else {
+        categorical(spec, categorical_cols)
+    };
+    let imputed: Vec<String> = numeric.iter().map(|c| format!("{c}_imputed")).collect();
+    if !numeric.is_empty() {
+        let outs: Vec<&str> = imputed.iter().map(String::as_str).collect();
+        spec = spec.stage(Imputer::new(numeric).output_cols(&outs));
+    }
+    let inputs: Vec<&str> = imputed.iter().chain(&encoded).map(String::as_str).collect();
+    spec.assemble(VectorAssembler::new(&inputs, target))
 }

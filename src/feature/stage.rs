@@ -6,10 +6,18 @@ use std::any::Any;
 use serde::{Deserialize, Serialize};
 
 use super::arithmetic::Arithmetic;
+use super::bucketizer::Bucketizer;
 use super::derived::{DatePart, TimestampDiff};
 use super::filter::{NullFilter, RangeFilter};
 use super::frame::Frame;
+use super::hasher::FeatureHasher;
+use super::imputer::{Imputer, ImputerModel};
+use super::interaction::Interaction;
+use super::max_abs_scaler::{MaxAbsScaler, MaxAbsScalerModel};
+use super::min_max_scaler::{MinMaxScaler, MinMaxScalerModel};
 use super::one_hot::{OneHotEncoder, OneHotEncoderModel};
+use super::quantile_discretizer::{QuantileDiscretizer, QuantileDiscretizerModel};
+use super::standard_scaler::{StandardScaler, StandardScalerModel};
 use super::string_indexer::{StringIndexer, StringIndexerModel};
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
@@ -85,8 +93,16 @@ macro_rules! stages {
 }
 
 stages! {
-    pure { TimestampDiff, DatePart, Arithmetic, RangeFilter, NullFilter }
-    estimators { StringIndexer => StringIndexerModel, OneHotEncoder => OneHotEncoderModel }
+    pure {
+        TimestampDiff, DatePart, Arithmetic, RangeFilter, NullFilter, Bucketizer, FeatureHasher,
+        Interaction
+    }
+    estimators {
+        StringIndexer => StringIndexerModel, OneHotEncoder => OneHotEncoderModel,
+        StandardScaler => StandardScalerModel, MinMaxScaler => MinMaxScalerModel,
+        MaxAbsScaler => MaxAbsScalerModel, Imputer => ImputerModel,
+        QuantileDiscretizer => QuantileDiscretizerModel
+    }
 }
 
 impl StageParams {
@@ -100,6 +116,14 @@ impl StageParams {
             StageParams::NullFilter(s) => s.columns.clone(),
             StageParams::StringIndexer(s) => s.input_cols.clone(),
             StageParams::OneHotEncoder(s) => s.input_cols.clone(),
+            StageParams::Bucketizer(s) => s.input_cols.clone(),
+            StageParams::FeatureHasher(s) => s.input_cols.clone(),
+            StageParams::Interaction(s) => s.input_cols.clone(),
+            StageParams::StandardScaler(s) => s.input_cols.clone(),
+            StageParams::MinMaxScaler(s) => s.input_cols.clone(),
+            StageParams::MaxAbsScaler(s) => s.input_cols.clone(),
+            StageParams::Imputer(s) => s.input_cols.clone(),
+            StageParams::QuantileDiscretizer(s) => s.input_cols.clone(),
         }
     }
 
@@ -112,6 +136,14 @@ impl StageParams {
             StageParams::RangeFilter(_) | StageParams::NullFilter(_) => vec![],
             StageParams::StringIndexer(s) => s.output_cols.clone(),
             StageParams::OneHotEncoder(s) => s.output_cols.clone(),
+            StageParams::Bucketizer(s) => s.output_cols.clone(),
+            StageParams::FeatureHasher(s) => vec![s.output_col.clone()],
+            StageParams::Interaction(s) => vec![s.output_col.clone()],
+            StageParams::StandardScaler(s) => s.output_cols.clone(),
+            StageParams::MinMaxScaler(s) => s.output_cols.clone(),
+            StageParams::MaxAbsScaler(s) => s.output_cols.clone(),
+            StageParams::Imputer(s) => s.output_cols.clone(),
+            StageParams::QuantileDiscretizer(s) => s.output_cols.clone(),
         }
     }
 }
