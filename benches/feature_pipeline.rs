@@ -25,7 +25,12 @@ fn taxi_preset(c: &mut Criterion) {
     });
     group.bench_function("taxi_transform_1m", |b| {
         let fitted = presets::taxi().fit(&source, &|| {}).expect("fit");
-        b.iter(|| fitted.transform_source(&source, &|| {}).expect("transform").rows())
+        b.iter(|| {
+            fitted
+                .transform_source(&source, &|| {})
+                .expect("transform")
+                .rows()
+        })
     });
     group.finish();
 }

@@ -110,6 +110,8 @@ fn bucket(splits: &[f64], x: f64) -> Option<u32> {
 
 impl Transformer for Bucketizer {
     fn transform(&self, mut frame: Frame) -> Result<Frame, FeatureError> {
+        // Cheap, and a loaded file's splits have not been through `check`.
+        self.check()?;
         let mut keep = vec![true; frame.rows()];
         for ((input, output), Splits(splits)) in self
             .input_cols

@@ -117,6 +117,14 @@ pub(crate) fn missing(a: &Float64Array, i: usize) -> bool {
     a.is_null(i) || a.value(i).is_nan()
 }
 
+/// The fitted value of column `i`; a missing one means a corrupt saved pipeline.
+pub(crate) fn fitted_at(values: &[f64], i: usize, stage: &str) -> Result<f64, FeatureError> {
+    values
+        .get(i)
+        .copied()
+        .ok_or_else(|| FeatureError::internal(stage, format!("no fitted value for column {i}")))
+}
+
 /// Writes `f(x)` of a numeric column into a `Float64` output column; nulls stay null.
 pub(crate) fn map_numeric(
     frame: &mut Frame,

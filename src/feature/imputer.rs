@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::columns::{missing, numeric};
+use super::columns::{fitted_at, missing, numeric};
 use super::frame::{ColumnData, Frame};
 use super::persist_float::{real, reals};
 use super::sketch::QuantileSketch;
@@ -221,10 +221,11 @@ impl Transformer for ImputerModel {
         let p = &self.params;
         for (i, (input, output)) in p.input_cols.iter().zip(&p.output_cols).enumerate() {
             let v = numeric(&frame, STAGE, input)?;
+            let fill = fitted_at(&self.fill, i, STAGE)?;
             let values: Vec<f64> = (0..v.len())
                 .map(|r| {
                     if p.is_missing(&v, r) {
-                        self.fill[i]
+                        fill
                     } else {
                         v.value(r)
                     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::columns::map_numeric;
+use super::columns::{fitted_at, map_numeric};
 use super::frame::Frame;
 use super::min_max_scaler::{extremes, finished, ExtremesSummary};
 use super::persist_float::reals;
@@ -72,11 +72,8 @@ impl Transformer for MaxAbsScalerModel {
         let p = &self.params;
         for (i, (input, output)) in p.input_cols.iter().zip(&p.output_cols).enumerate() {
             // An all-zero column stays zero (MLlib divides by 1).
-            let d = if self.max_abs[i] == 0.0 {
-                1.0
-            } else {
-                self.max_abs[i]
-            };
+            let m = fitted_at(&self.max_abs, i, STAGE)?;
+            let d = if m == 0.0 { 1.0 } else { m };
             map_numeric(&mut frame, STAGE, input, output, |x| x / d)?;
         }
         Ok(frame)

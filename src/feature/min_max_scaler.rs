@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::columns::{map_numeric, present};
+use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
 use super::persist_float::{real, reals};
 use super::string_indexer::check_columns;
@@ -165,7 +165,8 @@ impl Transformer for MinMaxScalerModel {
     fn transform(&self, mut frame: Frame) -> Result<Frame, FeatureError> {
         let p = &self.params;
         for (i, (input, output)) in p.input_cols.iter().zip(&p.output_cols).enumerate() {
-            let (lo, hi) = (self.original_min[i], self.original_max[i]);
+            let lo = fitted_at(&self.original_min, i, STAGE)?;
+            let hi = fitted_at(&self.original_max, i, STAGE)?;
             let range = hi - lo;
             let (min, max) = (p.min, p.max);
             map_numeric(&mut frame, STAGE, input, output, |x| {

@@ -333,3 +333,34 @@ fn generic_preset_imputes_and_drops_null_targets() {
     );
     assert_eq!(block.sparse[0].indices, vec![SparseColumn::NONE]);
 }
+
+#[test]
+fn a_file_with_inconsistent_fitted_state_is_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 3_000, 8, 8);
+    let saved = dir.path().join("model");
+    every_stage()
+        .fit(&source, &|| {})
+        .unwrap()
+        .save(&saved)
+        .unwrap();
+    let file = saved.join(PIPELINE_FILE);
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let break_stage = |stage: &str, field: &str, value: serde_json::Value| {
+        let mut v = original.clone();
+        for s in v["stages"].as_array_mut().unwrap() {
+            if s["stage"] == stage {
+                s[field] = value.clone();
+            }
+        }
+        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+        FittedPipeline::load(&saved).unwrap_err()
+    };
+    let err = break_stage("StandardScalerModel", "mean", serde_json::json!([]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+    let err = break_stage("Bucketizer", "splitsArray", serde_json::json!([["1.0"]]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+    let err = break_stage("ImputerModel", "fill", serde_json::json!(["x"]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::columns::{map_numeric, present};
+use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
 use super::persist_float::reals;
 use super::string_indexer::check_columns;
@@ -190,9 +190,13 @@ impl Transformer for StandardScalerModel {
     fn transform(&self, mut frame: Frame) -> Result<Frame, FeatureError> {
         let p = &self.params;
         for (i, (input, output)) in p.input_cols.iter().zip(&p.output_cols).enumerate() {
-            let shift = if p.with_mean { self.mean[i] } else { 0.0 };
+            let shift = if p.with_mean {
+                fitted_at(&self.mean, i, STAGE)?
+            } else {
+                0.0
+            };
             // A constant column scales to 0, as in MLlib.
-            let scale = match (p.with_std, self.std[i]) {
+            let scale = match (p.with_std, fitted_at(&self.std, i, STAGE)?) {
                 (false, _) => 1.0,
                 (true, 0.0) => 0.0,
                 (true, s) => 1.0 / s,
