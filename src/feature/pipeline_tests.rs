@@ -1,0 +1,366 @@
+//! End-to-end tests of the pipeline on generated taxi files: fitting in one pass, unseen zones,
+//! partition invariance and the save → load → transform round trip.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+
+use super::presets;
+use super::*;
+use crate::data::taxi::{generate, TaxiSpec};
+use crate::data::{DataSource, ReadOptions};
+
+fn taxi_file(dir: &Path, rows: usize, month: u32, seed: u64) -> DataSource {
+    let spec = TaxiSpec {
+        rows,
+        month,
+        seed,
+        ..Default::default()
+    };
+    let path = generate(&spec, &dir.join(format!("m{month}.parquet")), &|_| {}).unwrap();
+    DataSource::open(&[path], &ReadOptions::default()).unwrap()
+}
+
+fn batches(source: &DataSource, fitted: &FittedPipeline) -> Vec<RecordBatch> {
+    let cols = fitted.input_columns();
+    let names: Vec<&str> = cols.iter().map(String::as_str).collect();
+    let proj = source.projection(&names).unwrap();
+    source
+        .partitions()
+        .iter()
+        .map(|p| source.read(p, &proj).unwrap())
+        .collect()
+}
+
+#[test]
+fn taxi_preset_fits_in_one_pass_and_counts_drops() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 20_000, 1, 1);
+    let fitted = presets::taxi().fit(&source, &|| {}).unwrap();
+    assert_eq!(fitted.fit_stats().passes, 1);
+    let layout = fitted.layout();
+    assert_eq!(layout.dense, 1);
+    assert_eq!(layout.names[0], "trip_distance");
+    assert!(
+        layout.names[1].starts_with("PULocationID="),
+        "{}",
+        layout.names[1]
+    );
+    let out = fitted.transform_source(&source, &|| {}).unwrap();
+    assert_eq!(out.rows_read, 20_000);
+    assert!(
+        out.dropped.total() > 0 && out.dropped.total() < 2_000,
+        "{:?}",
+        out.dropped
+    );
+    assert_eq!(out.rows() + out.dropped.total(), out.rows_read);
+    let block = &out.blocks[0];
+    assert!(block.label.iter().all(|d| (1.0..=60.0).contains(d)));
+    assert_eq!(block.sparse.len(), 2);
+    assert_eq!(block.sparse[0].offset, 1);
+    assert_eq!(block.sparse[1].offset, 1 + block.sparse[0].width);
+    assert_eq!(
+        1 + block.sparse[0].width + block.sparse[1].width,
+        layout.width()
+    );
+}
+
+#[test]
+fn an_unseen_zone_next_month_is_an_all_zero_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = taxi_file(dir.path(), 5_000, 1, 7);
+    let fitted = presets::taxi().fit(&train, &|| {}).unwrap();
+    let next = taxi_file(dir.path(), 5_000, 2, 8);
+    let batch = &batches(&next, &fitted)[0];
+    // Replace every pickup zone by one the training month never had.
+    let mut columns = batch.columns().to_vec();
+    let pu = batch.schema().index_of("PULocationID").unwrap();
+    columns[pu] = std::sync::Arc::new(arrow_array::Int64Array::from(vec![999; batch.num_rows()]));
+    let batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let block = fitted.transform(&batch).unwrap();
+    assert!(block.rows() > 0);
+    assert!(block.sparse[0]
+        .indices
+        .iter()
+        .all(|&i| i == SparseColumn::NONE));
+    // Drop-off zones are real; only the rare zone unseen in a small training month is all-zero.
+    let seen = block.sparse[1]
+        .indices
+        .iter()
+        .filter(|&&i| i != SparseColumn::NONE)
+        .count();
+    assert!(seen * 100 > block.rows() * 95, "{seen} of {}", block.rows());
+}
+
+#[test]
+fn fitted_state_does_not_depend_on_the_partitioning() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = taxi_file(dir.path(), 30_000, 3, 3);
+    let path = one.paths()[0].to_path_buf();
+    let reference = presets::taxi().fit(&one, &|| {}).unwrap();
+    for parts in [2, 5, 13] {
+        let opts = ReadOptions {
+            partitions: Some(parts),
+            ..Default::default()
+        };
+        let source = DataSource::open(&[&path], &opts).unwrap();
+        let fitted = presets::taxi().fit(&source, &|| {}).unwrap();
+        assert_eq!(fitted.stages(), reference.stages(), "{parts} partitions");
+        let mut reversed = batches(&source, &fitted);
+        reversed.reverse();
+        let again = presets::taxi().fit_batches(&reversed).unwrap();
+        assert_eq!(again.stages(), reference.stages());
+    }
+}
+
+#[test]
+fn save_load_transform_is_bit_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 8_000, 4, 4);
+    for spec in [presets::taxi(), presets::taxi_rich(), every_stage()] {
+        let fitted = spec.fit(&source, &|| {}).unwrap();
+        let saved = dir.path().join("model");
+        fitted.save(&saved).unwrap();
+        let loaded = FittedPipeline::load(&saved).unwrap();
+        assert_eq!(loaded.layout(), fitted.layout());
+        for batch in batches(&source, &fitted) {
+            let a = fitted.transform(&batch).unwrap();
+            let b = loaded.transform(&batch).unwrap();
+            let bits = |x: &FeatureBlock| {
+                x.dense
+                    .iter()
+                    .chain(x.label.iter())
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bits(&a), bits(&b));
+            assert_eq!(a.sparse, b.sparse);
+        }
+    }
+}
+
+#[test]
+fn newer_or_corrupt_files_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 2_000, 5, 5);
+    let saved = dir.path().join("model");
+    presets::taxi()
+        .fit(&source, &|| {})
+        .unwrap()
+        .save(&saved)
+        .unwrap();
+    let file = saved.join(PIPELINE_FILE);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let newer = text.replacen("\"format_version\": 1", "\"format_version\": 99", 1);
+    std::fs::write(&file, newer).unwrap();
+    let err = FittedPipeline::load(&saved).unwrap_err();
+    assert!(
+        matches!(err, FeatureError::UnsupportedVersion { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("upgrade"));
+    std::fs::write(&file, &text[..text.len() / 2]).unwrap();
+    let err = FittedPipeline::load(&saved).unwrap_err();
+    assert!(
+        matches!(err, FeatureError::Corrupt { .. }) && err.is_user_error(),
+        "{err}"
+    );
+    let missing = FittedPipeline::load(dir.path().join("nope")).unwrap_err();
+    assert!(matches!(missing, FeatureError::Io { .. }), "{missing}");
+}
+
+#[test]
+fn invalid_params_fail_before_reading() {
+    let spec = PipelineSpec::new()
+        .stage(RangeFilter::new("x", Some(5.0), Some(1.0)))
+        .assemble(VectorAssembler::new(&["x"], "y"));
+    let err = spec.fit_batches(&[]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FeatureError::InvalidParam {
+                param: "min/max",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let no_assembler = PipelineSpec::new().stage(NullFilter::new(&["y"]));
+    assert!(no_assembler.check().is_err());
+}
+
+/// A pipeline using every stage, to prove that each fitted form persists exactly.
+fn every_stage() -> PipelineSpec {
+    use crate::data::taxi::schema::{PICKUP, TRIP_DISTANCE};
+    PipelineSpec::new()
+        .stage(TimestampDiff::new(PICKUP, "dropoff_datetime", "secs").unit(DiffUnit::Seconds))
+        .stage(Arithmetic::new(
+            "secs",
+            Op::Div,
+            Operand::Const(60.0),
+            "minutes",
+        ))
+        .stage(RangeFilter::new("minutes", Some(1.0), Some(60.0)))
+        .stage(DatePart::new(PICKUP, Part::DayOfMonth, "day"))
+        .stage(NullFilter::new(&["passenger_count"]))
+        .stage(StandardScaler::new(&[TRIP_DISTANCE]).with_mean(true))
+        .stage(MinMaxScaler::new(&["fare_amount"]))
+        .stage(MaxAbsScaler::new(&["tip_amount"]))
+        .stage(Imputer::new(&["congestion_surcharge"]).strategy(Strategy::Median))
+        .stage(QuantileDiscretizer::new(&["total_amount"], 5))
+        .stage(Bucketizer::new(
+            "passenger_count",
+            &[f64::NEG_INFINITY, 1.5, f64::INFINITY],
+        ))
+        .stage(StringIndexer::new(&["day"]).string_order_type(StringOrderType::AlphabetAsc))
+        .stage(OneHotEncoder::new(&["total_amount_bucket", "day_index"]).drop_last(false))
+        .stage(FeatureHasher::new(&["VendorID", "payment_type"], "hashed").num_features(64))
+        .stage(Interaction::new(
+            &["passenger_count_bucket", "trip_distance_scaled"],
+            "pc_x_dist",
+        ))
+        .assemble(
+            VectorAssembler::new(
+                &[
+                    "trip_distance_scaled",
+                    "fare_amount_scaled",
+                    "tip_amount_scaled",
+                    "congestion_surcharge_imputed",
+                    "total_amount_bucket_vec",
+                    "day_index_vec",
+                    "hashed",
+                    "pc_x_dist",
+                ],
+                "minutes",
+            )
+            .weight_col("passenger_count"),
+        )
+}
+
+#[test]
+fn every_stage_fits_in_fused_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 6_000, 6, 6);
+    let fitted = every_stage().fit(&source, &|| {}).unwrap();
+    // Scalers, imputer, discretizer and indexer share one pass; the encoder needs the
+    // discretizer's buckets, so a second pass (MLlib would also scan for it).
+    assert_eq!(fitted.fit_stats().passes, 2);
+    let layout = fitted.layout();
+    assert_eq!(layout.dense, 4);
+    assert_eq!(
+        layout
+            .names
+            .iter()
+            .filter(|n| n.starts_with("hashed["))
+            .count(),
+        64
+    );
+    assert!(layout
+        .names
+        .contains(&"passenger_count=[1.5, inf]:trip_distance_scaled".to_string()));
+    let out = fitted.transform_source(&source, &|| {}).unwrap();
+    assert!(out.rows() > 5_000);
+    assert!(out.dropped.0.keys().any(|k| k.starts_with("NullFilter")));
+    let block = &out.blocks[0];
+    assert_eq!(block.weight.as_ref().map(|w| w.len()), Some(block.rows()));
+    let hashed: Vec<_> = block.sparse.iter().filter(|c| c.width == 64).collect();
+    assert_eq!(hashed.len(), 2, "two columns hashed into one space");
+    assert_eq!(hashed[0].offset, hashed[1].offset);
+}
+
+#[test]
+fn rich_preset_adds_hour_weekday_and_the_zone_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 10_000, 7, 9);
+    let fitted = presets::taxi_rich().fit(&source, &|| {}).unwrap();
+    assert_eq!(fitted.fit_stats().passes, 1);
+    let names = &fitted.layout().names;
+    assert!(
+        names.iter().any(|n| n == "pickup_hour=0") && names.iter().any(|n| n == "pickup_weekday=1")
+    );
+    let pairs = names
+        .iter()
+        .filter(|n| n.starts_with("PULocationID=") && n.contains(":DOLocationID="))
+        .count();
+    let block = fitted.transform(&batches(&source, &fitted)[0]).unwrap();
+    assert_eq!(block.sparse.len(), 5);
+    assert_eq!(block.sparse[4].width, pairs);
+    let (pu, du) = (block.sparse[0].width as u32, block.sparse[1].width as u32);
+    for r in 0..block.rows() {
+        let (a, b) = (block.sparse[0].indices[r], block.sparse[1].indices[r]);
+        assert_eq!(block.sparse[4].indices[r], a * du + b);
+        assert!(a < pu);
+    }
+}
+
+#[test]
+fn generic_preset_imputes_and_drops_null_targets() {
+    use arrow_array::{Float64Array, StringArray};
+    use std::sync::Arc;
+    let part = |y: Vec<Option<f64>>, c: Vec<Option<&str>>, x: Vec<Option<f64>>| {
+        RecordBatch::try_from_iter([
+            ("y", Arc::new(Float64Array::from(y)) as _),
+            ("c", Arc::new(StringArray::from(c)) as _),
+            ("x", Arc::new(Float64Array::from(x)) as _),
+        ])
+        .unwrap()
+    };
+    let train = vec![
+        part(
+            vec![Some(1.0), None, Some(3.0)],
+            vec![Some("a"), Some("b"), Some("b")],
+            vec![Some(2.0), Some(100.0), None],
+        ),
+        part(vec![Some(4.0)], vec![Some("a")], vec![Some(4.0)]),
+    ];
+    let fitted = presets::generic("y", &["c"], &["x"])
+        .fit_batches(&train)
+        .unwrap();
+    assert_eq!(fitted.fit_stats().dropped.0["NullFilter: null y"], 1);
+    assert_eq!(fitted.layout().names, vec!["x_imputed", "c=a", "c=b"]);
+    let later = part(
+        vec![Some(5.0), None],
+        vec![Some("new"), Some("a")],
+        vec![None, Some(1.0)],
+    );
+    let (block, dropped) = fitted.transform_counted(&later).unwrap();
+    assert_eq!(block.rows(), 1);
+    assert_eq!(dropped.total(), 1);
+    assert_eq!(
+        block.dense[[0, 0]],
+        3.0,
+        "mean of 2 and 4 (the null-target row is not fitted on)"
+    );
+    assert_eq!(block.sparse[0].indices, vec![SparseColumn::NONE]);
+}
+
+#[test]
+fn a_file_with_inconsistent_fitted_state_is_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 3_000, 8, 8);
+    let saved = dir.path().join("model");
+    every_stage()
+        .fit(&source, &|| {})
+        .unwrap()
+        .save(&saved)
+        .unwrap();
+    let file = saved.join(PIPELINE_FILE);
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let break_stage = |stage: &str, field: &str, value: serde_json::Value| {
+        let mut v = original.clone();
+        for s in v["stages"].as_array_mut().unwrap() {
+            if s["stage"] == stage {
+                s[field] = value.clone();
+            }
+        }
+        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+        FittedPipeline::load(&saved).unwrap_err()
+    };
+    let err = break_stage("StandardScalerModel", "mean", serde_json::json!([]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+    let err = break_stage("Bucketizer", "splitsArray", serde_json::json!([["1.0"]]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+    let err = break_stage("ImputerModel", "fill", serde_json::json!(["x"]));
+    assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+}
