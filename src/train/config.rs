@@ -105,7 +105,10 @@ pub struct ConfigError {
 impl TrainConfig {
     /// Reads a job TOML file (keys are the CLI flag names, e.g. `elastic-net = 0.5`).
     pub fn from_toml_file(path: &Path) -> Result<Self, ConfigError> {
-        let error = |message: String| ConfigError { path: path.to_path_buf(), message };
+        let error = |message: String| ConfigError {
+            path: path.to_path_buf(),
+            message,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
         toml::from_str(&text).map_err(|e| error(e.to_string()))
     }
@@ -138,12 +141,27 @@ impl TrainConfig {
         let mut out: Vec<(String, String)> = vec![
             ("model".into(), self.model.as_str().into()),
             (format!("{estimator}.regParam"), params.reg().to_string()),
-            (format!("{estimator}.elasticNetParam"), params.elastic_net().to_string()),
-            (format!("{estimator}.solver"), params.solver().as_str().into()),
-            (format!("{estimator}.maxIter"), params.max_iter().to_string()),
+            (
+                format!("{estimator}.elasticNetParam"),
+                params.elastic_net().to_string(),
+            ),
+            (
+                format!("{estimator}.solver"),
+                params.solver().as_str().into(),
+            ),
+            (
+                format!("{estimator}.maxIter"),
+                params.max_iter().to_string(),
+            ),
             (format!("{estimator}.tol"), params.tol().to_string()),
-            (format!("{estimator}.fitIntercept"), params.fit_intercept().to_string()),
-            (format!("{estimator}.standardization"), params.standardization().to_string()),
+            (
+                format!("{estimator}.fitIntercept"),
+                params.fit_intercept().to_string(),
+            ),
+            (
+                format!("{estimator}.standardization"),
+                params.standardization().to_string(),
+            ),
         ];
         match &self.target {
             Some(target) => {
@@ -151,7 +169,10 @@ impl TrainConfig {
                 out.push(("features.categorical".into(), self.categorical.join(",")));
                 out.push(("features.numeric".into(), self.numeric.join(",")));
             }
-            None => out.push(("features.preset".into(), format!("{:?}", self.preset).to_lowercase())),
+            None => out.push((
+                "features.preset".into(),
+                format!("{:?}", self.preset).to_lowercase(),
+            )),
         }
         if let Some(p) = self.partitions {
             out.push(("partitions".into(), p.to_string()));
@@ -168,7 +189,11 @@ mod tests {
     fn a_job_file_uses_the_flag_names() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.toml");
-        std::fs::write(&path, "model = \"elastic-net\"\nreg = 0.1\nelastic-net = 0.5\ndata = [\"a.parquet\"]\n").unwrap();
+        std::fs::write(
+            &path,
+            "model = \"elastic-net\"\nreg = 0.1\nelastic-net = 0.5\ndata = [\"a.parquet\"]\n",
+        )
+        .unwrap();
         let config = TrainConfig::from_toml_file(&path).unwrap();
         assert_eq!(config.model, ModelKind::ElasticNet);
         let params = config.learner_params().unwrap();
@@ -183,8 +208,18 @@ mod tests {
         let path = dir.path().join("job.toml");
         std::fs::write(&path, "regularisation = 0.1\n").unwrap();
         let err = TrainConfig::from_toml_file(&path).unwrap_err().to_string();
-        assert!(err.contains("job.toml") && err.contains("regularisation"), "{err}");
-        let config = TrainConfig { reg: Some(-1.0), ..Default::default() };
-        assert!(config.learner_params().unwrap_err().to_string().contains("reg"));
+        assert!(
+            err.contains("job.toml") && err.contains("regularisation"),
+            "{err}"
+        );
+        let config = TrainConfig {
+            reg: Some(-1.0),
+            ..Default::default()
+        };
+        assert!(config
+            .learner_params()
+            .unwrap_err()
+            .to_string()
+            .contains("reg"));
     }
 }
