@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
@@ -320,6 +320,23 @@ impl FittedPipeline {
     ) -> Result<(FeatureBlock, DropCounts), FeatureError> {
         let frame = run(&self.stages, Frame::from_batch(batch))?;
         self.assembler.assemble(frame)
+    }
+
+    /// Transforms one partition and also returns the `keep` columns (input or derived, e.g.
+    /// the label) of the rows that reached the block, row-aligned with it.
+    pub fn transform_keeping(
+        &self,
+        batch: &RecordBatch,
+        keep: &[String],
+    ) -> Result<(FeatureBlock, Vec<ArrayRef>), FeatureError> {
+        let frame = run(&self.stages, Frame::from_batch(batch))?;
+        let (block, _, kept) = self.assembler.assemble_keeping(frame, keep)?;
+        Ok((block, kept))
+    }
+
+    /// The label column the assembler reads.
+    pub fn label_column(&self) -> &str {
+        &self.assembler.label_col
     }
 
     /// Transforms every partition of a source in parallel.
