@@ -39,10 +39,10 @@ pub(crate) struct TrainArgs {
     #[arg(long, value_parser = parse_model)]
     model: Option<ModelKind>,
     /// Regularisation strength (MLlib regParam).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     reg: Option<f64>,
     /// L1 share of the penalty, 0..=1 (MLlib elasticNetParam).
-    #[arg(long = "elastic-net")]
+    #[arg(long = "elastic-net", allow_negative_numbers = true)]
     elastic_net: Option<f64>,
     /// Solver: auto, normal, lbfgs or sgd.
     #[arg(long, value_parser = parse_solver)]
@@ -51,7 +51,7 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     max_iter: Option<usize>,
     /// Convergence tolerance of iterative solvers.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     tol: Option<f64>,
     /// Number of partitions.
     #[arg(long)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::data::{type_name, DataSource, ReadOptions};
-use crate::feature::{FeatureBlock, FittedPipeline, Transformed};
+use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, Transformed};
 use crate::model::{Family, LinearModel, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
 use crate::tracking::{digest_of, DatasetSpec, RunHandle};
 
@@ -143,7 +143,15 @@ pub fn run_train(
     let phase = Instant::now();
     let spec = pipeline_spec(config, &train_source)?;
     progress.start("features", train_source.partitions().len() as u64);
-    let pipeline = spec.fit(&train_source, &|| progress.advance(1))?;
+    let pipeline = spec.fit(&train_source, &|| progress.advance(1)).map_err(|e| match e {
+        FeatureError::EmptyFit { stage, column } => JobError::NoRows {
+            file: display_paths(&train_source.paths()),
+            purpose: "fit the feature pipeline on",
+            read: train_source.known_rows().unwrap_or(0),
+            dropped: format!("every row, before {stage} could see a value of '{column}'"),
+        },
+        other => other.into(),
+    })?;
     progress.finish();
     let train = transform(&pipeline, &train_source, "train", progress)?;
     let (train_blocks, valid_blocks, validation) = match &valid_source {
@@ -170,6 +178,10 @@ pub fn run_train(
         if let Some(source) = &valid_source {
             log_inputs(run, source, "validation", source.known_rows().unwrap_or(0))?;
         }
+    }
+
+    for (i, block) in valid_blocks.iter().enumerate() {
+        crate::model::validate(block, i, pipeline.layout(), params.family())?;
     }
 
     let phase = Instant::now();
