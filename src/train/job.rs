@@ -143,15 +143,17 @@ pub fn run_train(
     let phase = Instant::now();
     let spec = pipeline_spec(config, &train_source)?;
     progress.start("features", train_source.partitions().len() as u64);
-    let pipeline = spec.fit(&train_source, &|| progress.advance(1)).map_err(|e| match e {
-        FeatureError::EmptyFit { stage, column } => JobError::NoRows {
-            file: display_paths(&train_source.paths()),
-            purpose: "fit the feature pipeline on",
-            read: train_source.known_rows().unwrap_or(0),
-            dropped: format!("every row, before {stage} could see a value of '{column}'"),
-        },
-        other => other.into(),
-    })?;
+    let pipeline = spec
+        .fit(&train_source, &|| progress.advance(1))
+        .map_err(|e| match e {
+            FeatureError::EmptyFit { stage, column } => JobError::NoRows {
+                file: display_paths(&train_source.paths()),
+                purpose: "fit the feature pipeline on",
+                read: train_source.known_rows().unwrap_or(0),
+                dropped: format!("every row, before {stage} could see a value of '{column}'"),
+            },
+            other => other.into(),
+        })?;
     progress.finish();
     let train = transform(&pipeline, &train_source, "train", progress)?;
     let (train_blocks, valid_blocks, validation) = match &valid_source {
