@@ -99,6 +99,11 @@ fn a_training_run_reads_back_from_mlflow() {
             .any(|d| d.dataset.name == "yellow_tripdata_2023-01"),
         "{dataset:?}"
     );
+    let model_id = summary["logged_model_id"]
+        .as_str()
+        .expect("an MLflow 3 logged model");
+    let logged = client.get_logged_model(model_id).unwrap();
+    assert_eq!(logged.status, "LOGGED_MODEL_READY");
     let files: Vec<String> = client
         .list_artifacts(run_id, "model")
         .unwrap()

@@ -5,8 +5,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use distml::data::taxi::{generate, TaxiSpec};
+use distml::feature::FittedPipeline;
+use distml::model::LinearModel;
 use distml::model::{ModelKind, Solver};
-use distml::tracking::{RunHandle, RunSpec, Status, Tracker, TrackingOverrides};
+use distml::tracking::wire::KeyValue;
+use distml::tracking::{MlflowClient, NewLoggedModel, RunSpec, Status, Tracker, TrackingOverrides};
 use distml::train::{run_train, JobSummary, Preset, TrainConfig};
 
 use super::progress::JobBars;
@@ -199,25 +202,30 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
     };
     let mut summary = outcome.summary;
-    log_model(&run, &summary, &outcome.pipeline, &outcome.model)?;
+    let (model_dir, _tmp) = model_files(&summary, &outcome.pipeline, &outcome.model)?;
+    run.log_artifacts(&model_dir, "model")?;
     summary.tracking_uri = Some(tracker.uri());
+    let experiment_id = run.experiment_id().map(str::to_string);
     let report = run.finish(Status::Finished)?;
     if let Some(error) = report.error {
         eprintln!("warning: run {} is kept in the local store ({error}); `distml runs sync` sends it later", report.run_id);
+    } else if let (Some(client), Some(experiment_id), true) =
+        (tracker.client(), experiment_id, report.synced)
+    {
+        summary.logged_model_id =
+            register_model(client, &experiment_id, &report.run_id, &config, &model_dir);
     }
     print_summary(&summary, config.summary.as_deref())
 }
 
-/// Uploads the model directory (saving one to a temporary place when --model-out is absent).
-fn log_model(
-    run: &RunHandle,
+/// The model directory to upload: --model-out, or a temporary copy when it is absent.
+fn model_files(
     summary: &JobSummary,
-    pipeline: &distml::feature::FittedPipeline,
-    model: &distml::model::LinearModel,
-) -> anyhow::Result<()> {
+    pipeline: &FittedPipeline,
+    model: &LinearModel,
+) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
     if let Some(dir) = &summary.model_dir {
-        run.log_artifacts(Path::new(dir), "model")?;
-        return Ok(());
+        return Ok((PathBuf::from(dir), None));
     }
     let tmp = tempfile::tempdir()?;
     pipeline.save(tmp.path().join("pipeline"))?;
@@ -225,8 +233,44 @@ fn log_model(
         tmp.path().join("model.json"),
         serde_json::to_string_pretty(model)?,
     )?;
-    run.log_artifacts(tmp.path(), "model")?;
-    Ok(())
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
+/// Registers the model as an MLflow 3 logged model; a failure only warns (the run has it).
+fn register_model(
+    client: &MlflowClient,
+    experiment_id: &str,
+    run_id: &str,
+    config: &TrainConfig,
+    dir: &Path,
+) -> Option<String> {
+    let params: Vec<KeyValue> = config
+        .learner_params()
+        .map(|p| config.mlflow_params(&p))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| KeyValue { key, value })
+        .collect();
+    let model_type = format!("distml.{}", config.model.as_str());
+    let tags = [KeyValue {
+        key: "framework".into(),
+        value: "distml".into(),
+    }];
+    let new = NewLoggedModel {
+        experiment_id,
+        name: "model",
+        model_type: &model_type,
+        source_run_id: run_id,
+        params: &params,
+        tags: &tags,
+    };
+    match client.log_model(&new, dir) {
+        Ok(info) => info.map(|i| i.model_id),
+        Err(e) => {
+            eprintln!("warning: the model stays a run artifact; registering it as a logged model failed: {e}");
+            None
+        }
+    }
 }
 
 /// Prints the summary as the last stdout line and writes it to `path` when given.

@@ -93,6 +93,8 @@ pub struct JobSummary {
     pub tracking_uri: Option<String>,
     /// The saved model directory.
     pub model_dir: Option<String>,
+    /// The MLflow 3 logged model (`m-…`) when the server has them.
+    pub logged_model_id: Option<String>,
 }
 
 /// What a finished job hands back besides its summary.
@@ -230,6 +232,7 @@ pub fn run_train(
         run_id: run.map(|r| r.run_id().to_string()),
         tracking_uri: None,
         model_dir: None,
+        logged_model_id: None,
     };
     if let Some(run) = run {
         log_metrics(run, &summary, &valid_metrics)?;
