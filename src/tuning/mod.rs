@@ -5,6 +5,7 @@
 pub mod error;
 pub mod folds;
 pub mod metric;
+pub mod model_out;
 pub mod param;
 pub mod prepare;
 pub mod results;
