@@ -139,7 +139,19 @@ pub fn run_tune(
                     let trial_config = sets[i].apply(&config.train);
                     let begun = Instant::now();
                     let mut r = previous.clone();
-                    let params = match trial_config.learner_params() {
+                    let checked = trial_config.learner_params();
+                    if rung == 0 {
+                        let valid = checked.as_ref().ok();
+                        if let Some(child) =
+                            start_child(tracker, parent, &sets[i], &trial_config, valid)
+                        {
+                            r.run_id = Some(child.run_id().to_string());
+                            if let Ok(mut map) = children.lock() {
+                                map.insert(i, child);
+                            }
+                        }
+                    }
+                    let params = match checked {
                         Ok(p) => p,
                         Err(e) => {
                             r.status = TrialStatus::Failed;
@@ -149,17 +161,9 @@ pub fn run_tune(
                     };
                     r.budget = budget(params.max_iter(), *fraction);
                     if let Some(done) = state.as_ref().and_then(|s| s.finished(&r.name, r.budget)) {
-                        return (i, done.clone(), true);
-                    }
-                    if rung == 0 {
-                        if let Some(child) =
-                            start_child(tracker, parent, &sets[i], &trial_config, &params)
-                        {
-                            r.run_id = Some(child.run_id().to_string());
-                            if let Ok(mut map) = children.lock() {
-                                map.insert(i, child);
-                            }
-                        }
+                        let mut done = done.clone();
+                        done.run_id = r.run_id.clone().or(done.run_id);
+                        return (i, done, true);
                     }
                     let rung_params = params.clone().into_params().max_iter(r.budget).check();
                     let scored = rung_params.map_err(|e| e.to_string()).and_then(|p| {
@@ -291,7 +295,7 @@ fn start_child(
     parent: Option<&RunHandle>,
     set: &ParamSet,
     config: &TrainConfig,
-    params: &crate::model::GlmValidParams,
+    params: Option<&crate::model::GlmValidParams>,
 ) -> Option<RunHandle> {
     let (tracker, parent) = (tracker?, parent?);
     let spec = RunSpec {
@@ -302,7 +306,7 @@ fn start_child(
     };
     match tracker.start_run(spec) {
         Ok(run) => {
-            let mut all = config.mlflow_params(params);
+            let mut all = params.map(|p| config.mlflow_params(p)).unwrap_or_default();
             all.extend(
                 set.0
                     .iter()
