@@ -139,11 +139,24 @@ fn a_3x2_grid_with_3_folds_gives_6_trials_and_the_true_best() {
         Some(best["params"]["reg"].as_f64().unwrap().to_string())
     );
     assert!(parent["metrics"]["best_rmse"].is_object());
-    let artifacts = parent["artifacts"].to_string();
-    assert!(
-        artifacts.contains("search_results.csv") && artifacts.contains("best_parameters.json"),
-        "{artifacts}"
-    );
+    let artifacts = tmp
+        .path()
+        .join("distml-runs")
+        .join(parent_id)
+        .join("artifacts");
+    for file in [
+        "search_results.csv",
+        "best_parameters.json",
+        "best_model/model.json",
+    ] {
+        assert!(
+            artifacts.join(file).exists(),
+            "{file} not in {}",
+            artifacts.display()
+        );
+    }
+    let csv = std::fs::read_to_string(artifacts.join("search_results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
     for t in trials {
         let child = show(tmp.path(), t["run_id"].as_str().unwrap());
         assert_eq!(child["parent_run_id"].as_str(), Some(parent_id));
