@@ -123,7 +123,7 @@ mod tests {
             dense: Array2::from_shape_fn((rows, 1), |(i, _)| (i + offset) as f64),
             sparse: vec![],
             label: (0..rows)
-                .map(|i| ((i + offset) % 4 == 0) as u8 as f64)
+                .map(|i| (i + offset).is_multiple_of(4) as u8 as f64)
                 .collect(),
             weight: None,
         }

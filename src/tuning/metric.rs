@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn direction_orders_best_first() {
-        let mut v = vec![0.5, f64::NAN, 0.1, 0.9];
+        let mut v = [0.5, f64::NAN, 0.1, 0.9];
         v.sort_by(|a, b| Metric::Rmse.compare(*a, *b));
         assert_eq!(&v[..3], &[0.1, 0.5, 0.9]);
         v.sort_by(|a, b| Metric::Auc.compare(*a, *b));

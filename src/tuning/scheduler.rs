@@ -55,15 +55,13 @@ impl Scheduler {
         let Scheduler::Asha { eta } = self else {
             return vec![1.0];
         };
-        let mut rungs = 0;
+        let mut rungs: i32 = 0;
         let mut left = n;
         while left >= eta {
             left /= eta;
             rungs += 1;
         }
-        (0..=rungs)
-            .map(|k| (eta as f64).powi(k as i32 - rungs as i32))
-            .collect()
+        (0..=rungs).map(|k| (eta as f64).powi(k - rungs)).collect()
     }
 
     /// How many of `n` rung survivors go on: ⌈n/η⌉.
