@@ -21,3 +21,4 @@ pub mod feature;
 pub mod model;
 pub mod tracking;
 pub mod train;
+pub mod tuning;

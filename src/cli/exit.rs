@@ -45,6 +45,9 @@ fn is_user_error(err: &anyhow::Error) -> bool {
                 .downcast_ref::<tracking::TrackingError>()
                 .is_some_and(|e| e.is_user_error())
             || cause
+                .downcast_ref::<distml::tuning::TuneError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
                 .downcast_ref::<train::JobError>()
                 .is_some_and(|e| e.is_user_error())
     })

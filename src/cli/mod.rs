@@ -8,6 +8,7 @@ mod predict;
 mod progress;
 mod runs;
 mod train;
+mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ enum Command {
     Describe(describe::DescribeArgs),
     /// Train a model (default: the taxi duration job on a generated month); summary JSON last.
     Train(Box<train::TrainArgs>),
+    /// Sweep hyperparameters (grid/random, k-fold CV, ASHA), trials as nested MLflow runs.
+    Tune(Box<tune::TuneArgs>),
     /// Score files with a saved model; writes the key columns plus `prediction` (Parquet/CSV).
     Predict(predict::PredictArgs),
     /// Print a saved model's metrics on new files as JSON.
@@ -44,6 +47,7 @@ pub(crate) fn run() -> std::process::ExitCode {
         Command::Generate(cmd) => generate::run(cmd),
         Command::Describe(args) => describe::run(args),
         Command::Train(args) => train::run(*args),
+        Command::Tune(args) => tune::run(*args),
         Command::Predict(args) => predict::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Runs(cmd) => runs::run(cmd),

@@ -1,0 +1,116 @@
+//! The shared work of a sweep, done once: read the inputs, fit the feature pipeline, transform
+//! every partition, and cut the blocks into validation folds.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::data::{DataSource, ReadOptions};
+use crate::feature::{FeatureBlock, FittedPipeline};
+use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
+use crate::train::split::holdout;
+use crate::train::{pipeline_spec, JobError, TrainConfig};
+
+use super::folds::{kfold, Fold};
+
+/// Features computed once and shared by every trial.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The pipeline, fitted on all `--data` rows (swept params never touch it).
+    pub pipeline: FittedPipeline,
+    /// All training rows (the refit uses them).
+    pub train: Vec<FeatureBlock>,
+    /// `--valid` rows, if given.
+    pub valid: Option<Vec<FeatureBlock>>,
+    /// The folds trials are scored on.
+    pub folds: Vec<Fold>,
+    /// How the folds were made.
+    pub validation: String,
+    /// Rows dropped by the pipeline, per reason.
+    pub rows_dropped: BTreeMap<String, u64>,
+    /// Seconds opening the inputs.
+    pub load_seconds: f64,
+    /// Seconds fitting and transforming features and cutting folds.
+    pub feature_seconds: f64,
+}
+
+/// Prepares `config`'s data: `folds` k-fold CV on `--data` (stratified when `stratify`), else
+/// `--valid` as the one validation set, else a seeded 20% hold-out of `--data`.
+pub fn prepare(
+    config: &TrainConfig,
+    folds: Option<usize>,
+    seed: u64,
+    stratify: bool,
+) -> Result<Prepared, JobError> {
+    let started = Instant::now();
+    if config.data.is_empty() {
+        return Err(JobError::Invalid {
+            flag: "--data",
+            message: "no training files given".into(),
+        });
+    }
+    let options = ReadOptions {
+        partitions: config.partitions,
+        ..Default::default()
+    };
+    let source = DataSource::open(&config.data, &options)?;
+    let valid_source = match config.valid.is_empty() {
+        true => None,
+        false => Some(DataSource::open(&config.valid, &options)?),
+    };
+    let load_seconds = started.elapsed().as_secs_f64();
+    let phase = Instant::now();
+    let pipeline = pipeline_spec(config, &source)?.fit(&source, &|| {})?;
+    let train = pipeline.transform_source(&source, &|| {})?;
+    if train.rows() == 0 {
+        return Err(JobError::Invalid {
+            flag: "--data",
+            message: format!(
+                "no rows left after the feature pipeline (read {})",
+                train.rows_read
+            ),
+        });
+    }
+    let valid = match &valid_source {
+        Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
+        None => None,
+    };
+    let (folds, validation) = match (folds, &valid) {
+        (Some(k), _) => {
+            if k < 2 || train.rows() < k as u64 {
+                return Err(JobError::Invalid {
+                    flag: "--folds",
+                    message: format!("{k}: need 2 ≤ K ≤ rows ({})", train.rows()),
+                });
+            }
+            let kind = if stratify { "stratified " } else { "" };
+            (
+                kfold(&train.blocks, k, seed, stratify),
+                format!("{kind}{k}-fold cross-validation on --data (seed {seed})"),
+            )
+        }
+        (None, Some(v)) => (
+            vec![Fold::new(train.blocks.clone(), v.clone())],
+            "file: --valid".to_string(),
+        ),
+        (None, None) => {
+            let (fit, held) = holdout(train.blocks.clone(), HOLDOUT_FRACTION, HOLDOUT_SEED);
+            (
+                vec![Fold::new(fit, held)],
+                format!(
+                    "random {}% of --data rows (seed {HOLDOUT_SEED})",
+                    (HOLDOUT_FRACTION * 100.0) as u32
+                ),
+            )
+        }
+    };
+    Ok(Prepared {
+        pipeline,
+        rows_dropped: train.dropped.0.clone(),
+        train: train.blocks,
+        valid,
+        folds,
+        validation,
+        load_seconds,
+        feature_seconds: phase.elapsed().as_secs_f64(),
+    })
+}
