@@ -30,10 +30,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let store = tempfile::tempdir()?;
     std::env::set_var("DISTML_RUNS_DIR", store.path());
-    let tracker = Tracker::from_env(TrackingOverrides { experiment: Some("distml-bench".into()), ..Default::default() })?;
+    let tracker = Tracker::from_env(TrackingOverrides {
+        experiment: Some("distml-bench".into()),
+        ..Default::default()
+    })?;
 
     // distml's logger: calls return after the journal append; finish waits for the server.
-    let run = tracker.start_run(RunSpec { run_name: Some("bench-batched".into()), ..Default::default() })?;
+    let run = tracker.start_run(RunSpec {
+        run_name: Some("bench-batched".into()),
+        ..Default::default()
+    })?;
     let started = Instant::now();
     for step in 0..BATCHED_POINTS {
         run.log_metric("loss", 1.0 / (step + 1) as f64, step)?;
@@ -41,16 +47,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let per_call = started.elapsed() / BATCHED_POINTS as u32;
     let report = run.finish(Status::Finished)?;
     let batched = BATCHED_POINTS as f64 / started.elapsed().as_secs_f64();
-    assert!(report.synced, "the run did not reach the server: {:?}", report.error);
+    assert!(
+        report.synced,
+        "the run did not reach the server: {:?}",
+        report.error
+    );
 
     // One log-batch request per point, as a per-iteration log_metric client would do.
     let config = TrackingConfig::from_env()?;
     let client = distml::tracking::MlflowClient::new(&uri, &config)?;
-    let single = tracker.start_run(RunSpec { run_name: Some("bench-single".into()), ..Default::default() })?;
+    let single = tracker.start_run(RunSpec {
+        run_name: Some("bench-single".into()),
+        ..Default::default()
+    })?;
     let run_id = single.run_id().to_string();
     let started = Instant::now();
     for step in 0..SINGLE_POINTS {
-        let point = Metric { key: "loss".into(), value: 1.0 / (step + 1) as f64, timestamp: 1_795_000_000_000 + step, step };
+        let point = Metric {
+            key: "loss".into(),
+            value: 1.0 / (step + 1) as f64,
+            timestamp: 1_795_000_000_000 + step,
+            step,
+        };
         client.log_batch(&run_id, &[point], &[], &[])?;
     }
     let one_by_one = SINGLE_POINTS as f64 / started.elapsed().as_secs_f64();
@@ -58,8 +76,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let iteration = taxi_iteration_time()?;
     println!("{:<44}{:>14}", "logger", "points/s");
-    println!("{:<44}{:>14.0}", "distml logger (journal + batched log-batch)", batched);
-    println!("{:<44}{:>14.0}", "one log-batch request per point", one_by_one);
+    println!(
+        "{:<44}{:>14.0}",
+        "distml logger (journal + batched log-batch)", batched
+    );
+    println!(
+        "{:<44}{:>14.0}",
+        "one log-batch request per point", one_by_one
+    );
     println!("ratio batched / per point: {:.0}x", batched / one_by_one);
     println!(
         "log_metric call: {:.2} µs; one L-BFGS iteration of the 1M-row taxi job: {:.1} ms; one point per iteration costs {:.4}%",
@@ -74,11 +98,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn taxi_iteration_time() -> Result<Duration, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("taxi.parquet");
-    generate(&TaxiSpec { rows: 1_000_000, ..Default::default() }, &path, &|_| {})?;
+    generate(
+        &TaxiSpec {
+            rows: 1_000_000,
+            ..Default::default()
+        },
+        &path,
+        &|_| {},
+    )?;
     let source = DataSource::open(&[&path], &ReadOptions::default())?;
     let pipeline = presets::taxi().fit(&source, &|| {})?;
     let blocks = pipeline.transform_source(&source, &|| {})?.blocks;
-    let params = ModelKind::Ridge.params().reg(0.01).solver(Solver::Lbfgs).check()?;
+    let params = ModelKind::Ridge
+        .params()
+        .reg(0.01)
+        .solver(Solver::Lbfgs)
+        .check()?;
     let started = Instant::now();
     let (_, summary) = fit_local(&params, &blocks, pipeline.layout())?;
     Ok(started.elapsed() / summary.iterations.max(1) as u32)

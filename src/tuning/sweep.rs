@@ -407,6 +407,7 @@ fn refit(
         run_id: None,
         tracking_uri: None,
         model_dir: None,
+        logged_model_id: None,
     };
     let Some(best) = best else {
         return Ok((job, None));
