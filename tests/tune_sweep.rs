@@ -8,9 +8,10 @@ mod tracking_support;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use arrow_array::RecordBatch;
 use distml::data::{DataSource, ReadOptions};
+use distml::train::split::{take_parts, RowSplit};
 use distml::train::{evaluate_blocks, fit_local, pipeline_spec, TrainConfig};
-use distml::tuning::kfold;
 use serde_json::Value;
 
 const ROWS: usize = 30_000;
@@ -108,19 +109,36 @@ fn a_3x2_grid_with_3_folds_gives_6_trials_and_the_true_best() {
         partitions: Some(4),
         ..Default::default()
     };
+    // By hand: the same fold assignment of raw rows, one pipeline fitted in memory per fold
+    // on the other folds' rows only, then fit and score.
     let source = DataSource::open(&config.data, &options).unwrap();
-    let pipeline = pipeline_spec(&config, &source)
-        .unwrap()
-        .fit(&source, &|| {})
-        .unwrap();
-    let blocks = pipeline.transform_source(&source, &|| {}).unwrap().blocks;
-    let params = config.learner_params().unwrap();
-    let folds = kfold(&blocks, 3, 42, false);
-    let by_hand: Vec<f64> = folds
+    let spec = pipeline_spec(&config, &source).unwrap();
+    let inputs = spec.input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
+    let raw: Vec<RecordBatch> = source
+        .partitions()
         .iter()
+        .map(|p| source.read(p, &projection).unwrap())
+        .collect();
+    let split = RowSplit::KFold { k: 3, seed: 42 };
+    let params = config.learner_params().unwrap();
+    let by_hand: Vec<f64> = (0..3u8)
         .map(|f| {
-            let (model, _) = fit_local(&params, &f.train, pipeline.layout()).unwrap();
-            evaluate_blocks(&model, &f.valid)["rmse"]
+            let (mut fit, mut held) = (Vec::new(), Vec::new());
+            for (i, batch) in raw.iter().enumerate() {
+                let parts = split.assign(i, batch.num_rows(), None);
+                fit.push(take_parts(batch, &parts, |x| x != f).unwrap());
+                held.push(take_parts(batch, &parts, |x| x == f).unwrap());
+            }
+            let pipeline = spec.fit_batches(&fit).unwrap();
+            let blocks = |bs: &[RecordBatch]| {
+                bs.iter()
+                    .map(|b| pipeline.transform(b).unwrap())
+                    .collect::<Vec<_>>()
+            };
+            let (model, _) = fit_local(&params, &blocks(&fit), pipeline.layout()).unwrap();
+            evaluate_blocks(&model, &blocks(&held))["rmse"]
         })
         .collect();
     let mean = by_hand.iter().sum::<f64>() / 3.0;

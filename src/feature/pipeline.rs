@@ -13,7 +13,7 @@ use super::frame::{DropCounts, Frame};
 use super::stage::{ErasedEstimator, ErasedSummary, FittedStage, StageParams};
 use super::traits::Transformer;
 use super::{FeatureBlock, FeatureError, FeatureLayout};
-use crate::data::DataSource;
+use crate::data::{DataSource, Partition};
 
 /// A pipeline definition: stages, then the assembler. Serde, so it is also the job config.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -115,6 +115,29 @@ impl PipelineSpec {
             let parts = source.map_partitions(
                 &projection,
                 |_, batch| summarize(prefix, group, &batch),
+                progress,
+            )?;
+            merge_all(parts)
+        };
+        self.fit_with(projection.schema().clone(), &pass)
+    }
+
+    /// Fits on the rows of each partition that `select` keeps (e.g. every fold but the
+    /// validation one), so held-out rows never shape the fitted stages.
+    pub fn fit_where(
+        &self,
+        source: &DataSource,
+        select: &(dyn Fn(&Partition, RecordBatch) -> Result<RecordBatch, FeatureError> + Sync),
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<FittedPipeline, FeatureError> {
+        self.check()?;
+        let inputs = self.input_columns();
+        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let projection = source.projection(&names)?;
+        let pass = |prefix: &[FittedStage], group: &[&dyn ErasedEstimator]| {
+            let parts = source.map_partitions(
+                &projection,
+                |p, batch| summarize(prefix, group, &select(p, batch)?),
                 progress,
             )?;
             merge_all(parts)

@@ -13,7 +13,7 @@ use crate::model::{Family, LinearModel, ModelDirectory, ModelMetadata, MODEL_FOR
 use crate::tracking::{digest_of, DatasetSpec, RunHandle};
 
 use super::evaluate::evaluate_blocks;
-use super::split::holdout;
+use super::split::{fit_split, RowSplit};
 use super::{fit_local, pipeline_spec, JobError, TrainConfig, TrainSummary};
 
 /// Share of rows held out for validation when no `--valid` file is given.
@@ -144,38 +144,43 @@ pub fn run_train(
 
     let phase = Instant::now();
     let spec = pipeline_spec(config, &train_source)?;
-    progress.start("features", train_source.partitions().len() as u64);
-    let pipeline = spec
-        .fit(&train_source, &|| progress.advance(1))
-        .map_err(|e| match e {
-            FeatureError::EmptyFit { stage, column } => JobError::NoRows {
-                file: display_paths(&train_source.paths()),
-                purpose: "fit the feature pipeline on",
-                read: train_source.known_rows().unwrap_or(0),
-                dropped: format!("every row, before {stage} could see a value of '{column}'"),
-            },
-            other => other.into(),
-        })?;
-    progress.finish();
-    let train = transform(&pipeline, &train_source, "train", progress)?;
-    let (train_blocks, valid_blocks, validation) = match &valid_source {
+    let (pipeline, train, valid_blocks, validation) = match &valid_source {
         Some(source) => {
+            progress.start("features", train_source.partitions().len() as u64);
+            let pipeline = spec
+                .fit(&train_source, &|| progress.advance(1))
+                .map_err(|e| empty_fit(e, &train_source))?;
+            progress.finish();
+            let train = transform(&pipeline, &train_source, "train", progress)?;
             let valid = transform(&pipeline, source, "validate", progress)?;
             (
-                train.blocks,
+                pipeline,
+                train,
                 valid.blocks,
                 format!("file: {}", display_paths(&config.valid)),
             )
         }
         None => {
-            let (fit, held) = holdout(train.blocks, HOLDOUT_FRACTION, HOLDOUT_SEED);
+            // The hold-out is cut from the raw rows, so the pipeline never sees them.
+            let split = RowSplit::Holdout {
+                fraction: HOLDOUT_FRACTION,
+                seed: HOLDOUT_SEED,
+            };
+            progress.start("features", 2 * train_source.partitions().len() as u64);
+            let data = fit_split(&spec, &train_source, split, 1, None, &|| {
+                progress.advance(1)
+            })
+            .map_err(|e| empty_fit(e, &train_source))?;
+            progress.finish();
+            check_rows(&data.train, &train_source, "train")?;
             let text = format!(
                 "random {}% of --data rows (seed {HOLDOUT_SEED})",
                 (HOLDOUT_FRACTION * 100.0) as u32
             );
-            (fit, held, text)
+            (data.pipeline, data.train, data.valid, text)
         }
     };
+    let train_blocks = train.blocks;
     seconds.features = phase.elapsed().as_secs_f64();
     if let Some(run) = run {
         log_inputs(run, &train_source, "training", train.rows_read)?;
@@ -258,6 +263,19 @@ pub fn run_train(
     })
 }
 
+/// A pipeline fit that saw no usable row names the input.
+fn empty_fit(e: FeatureError, source: &DataSource) -> JobError {
+    match e {
+        FeatureError::EmptyFit { stage, column } => JobError::NoRows {
+            file: display_paths(&source.paths()),
+            purpose: "fit the feature pipeline on",
+            read: source.known_rows().unwrap_or(0),
+            dropped: format!("every row, before {stage} could see a value of '{column}'"),
+        },
+        other => other.into(),
+    }
+}
+
 fn transform(
     pipeline: &FittedPipeline,
     source: &DataSource,
@@ -267,29 +285,39 @@ fn transform(
     progress.start(purpose, source.partitions().len() as u64);
     let out = pipeline.transform_source(source, &|| progress.advance(1))?;
     progress.finish();
-    if out.rows() == 0 {
-        let dropped: Vec<String> = out
-            .dropped
-            .0
-            .iter()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect();
-        return Err(JobError::NoRows {
-            file: display_paths(&source.paths()),
-            purpose: if purpose == "train" {
-                "train on"
-            } else {
-                "validate on"
-            },
-            read: out.rows_read,
-            dropped: if dropped.is_empty() {
-                "none".into()
-            } else {
-                dropped.join(", ")
-            },
-        });
-    }
+    check_rows(&out, source, purpose)?;
     Ok(out)
+}
+
+/// Every row filtered out is a user error that says what dropped them.
+fn check_rows(
+    out: &Transformed,
+    source: &DataSource,
+    purpose: &'static str,
+) -> Result<(), JobError> {
+    if out.rows() > 0 {
+        return Ok(());
+    }
+    let dropped: Vec<String> = out
+        .dropped
+        .0
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    Err(JobError::NoRows {
+        file: display_paths(&source.paths()),
+        purpose: if purpose == "train" {
+            "train on"
+        } else {
+            "validate on"
+        },
+        read: out.rows_read,
+        dropped: if dropped.is_empty() {
+            "none".into()
+        } else {
+            dropped.join(", ")
+        },
+    })
 }
 
 fn display_paths<P: AsRef<Path>>(paths: &[P]) -> String {

@@ -1,35 +1,163 @@
-//! A seeded random hold-out of rows, for jobs without a validation file.
+//! Dividing raw rows between fitting and validation. The split is decided per partition
+//! before any feature work, so the feature pipeline is fitted without the validation rows
+//! (as Spark's CrossValidator refits a whole Pipeline per fold), and it depends only on the
+//! seed and the partition, never on thread timing.
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{BooleanArray, RecordBatch};
+use arrow_schema::DataType;
 use ndarray::Axis;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::feature::{FeatureBlock, SparseColumn};
+use crate::data::DataSource;
+use crate::feature::{
+    DropCounts, FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, SparseColumn, Transformed,
+};
 
-/// Splits every block's rows into (train, holdout), each row held out with probability
-/// `fraction`; block `i` uses its own stream of `seed`, so the split does not depend on threads.
-pub fn holdout(
-    blocks: Vec<FeatureBlock>,
-    fraction: f64,
-    seed: u64,
-) -> (Vec<FeatureBlock>, Vec<FeatureBlock>) {
-    blocks
-        .into_iter()
-        .enumerate()
-        .map(|(i, block)| {
-            let mut rng =
-                Pcg64Mcg::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let (mut kept, mut held) = (Vec::new(), Vec::new());
-            for row in 0..block.rows() {
-                if rng.random::<f64>() < fraction {
-                    held.push(row)
-                } else {
-                    kept.push(row)
-                }
+/// How rows are divided into parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RowSplit {
+    /// Part 1 (validation) holds each row with probability `fraction`; part 0 the rest.
+    Holdout {
+        /// Share of rows held out.
+        fraction: f64,
+        /// Seed.
+        seed: u64,
+    },
+    /// `k` folds of near-equal size in every partition (per class when stratified).
+    KFold {
+        /// Number of folds.
+        k: usize,
+        /// Seed.
+        seed: u64,
+    },
+}
+
+impl RowSplit {
+    /// The part (0-based) of every row of partition `index`; `classes` (row > 0.5) stratifies
+    /// k-fold splits for classification.
+    pub fn assign(&self, index: usize, rows: usize, classes: Option<&[bool]>) -> Vec<u8> {
+        match *self {
+            RowSplit::Holdout { fraction, seed } => {
+                let mut rng = stream(seed, index);
+                (0..rows)
+                    .map(|_| u8::from(rng.random::<f64>() < fraction))
+                    .collect()
             }
-            (select_rows(&block, &kept), select_rows(&block, &held))
-        })
-        .unzip()
+            RowSplit::KFold { k, seed } => {
+                let mut rng = stream(seed, index);
+                let mut parts = vec![0u8; rows];
+                let groups: Vec<Vec<usize>> = match classes {
+                    Some(c) => {
+                        let (pos, neg): (Vec<usize>, Vec<usize>) = (0..rows).partition(|&r| c[r]);
+                        vec![neg, pos]
+                    }
+                    None => vec![(0..rows).collect()],
+                };
+                // Dealing shuffled rows round-robin keeps folds balanced; the start rotates
+                // with the partition so small partitions do not all fill fold 0 first.
+                for (g, mut group) in groups.into_iter().enumerate() {
+                    group.shuffle(&mut rng);
+                    for (i, r) in group.into_iter().enumerate() {
+                        parts[r] = ((i + index + g) % k) as u8;
+                    }
+                }
+                parts
+            }
+        }
+    }
+}
+
+fn stream(seed: u64, index: usize) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The rows of `batch` whose part satisfies `keep`.
+pub fn take_parts(
+    batch: &RecordBatch,
+    parts: &[u8],
+    keep: impl Fn(u8) -> bool,
+) -> Result<RecordBatch, FeatureError> {
+    let mask = BooleanArray::from(parts.iter().map(|&p| keep(p)).collect::<Vec<bool>>());
+    arrow_select::filter::filter_record_batch(batch, &mask).map_err(|e| FeatureError::Internal {
+        stage: "RowSplit".into(),
+        message: e.to_string(),
+    })
+}
+
+/// A pipeline fitted on every part but `valid_part`, and both sides transformed with it.
+#[derive(Debug)]
+pub struct SplitData {
+    /// Fitted on the fitting rows only.
+    pub pipeline: FittedPipeline,
+    /// The fitting rows, transformed (with rows read and dropped).
+    pub train: Transformed,
+    /// The validation rows, transformed.
+    pub valid: Vec<FeatureBlock>,
+}
+
+/// Fits `spec` on the rows outside `valid_part` and transforms both sides, partition by
+/// partition. `label` (a raw column) stratifies k-fold splits when given.
+pub fn fit_split(
+    spec: &PipelineSpec,
+    source: &DataSource,
+    split: RowSplit,
+    valid_part: u8,
+    label: Option<&str>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SplitData, FeatureError> {
+    let parts_of = |index: usize, batch: &RecordBatch| -> Vec<u8> {
+        let classes = label.and_then(|l| batch.column_by_name(l)).and_then(|c| {
+            let floats = arrow_cast::cast(c, &DataType::Float64).ok()?;
+            Some(
+                floats
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .map(|v| v.unwrap_or(0.0) > 0.5)
+                    .collect::<Vec<_>>(),
+            )
+        });
+        split.assign(index, batch.num_rows(), classes.as_deref())
+    };
+    let pipeline = spec.fit_where(
+        source,
+        &|p, batch| take_parts(&batch, &parts_of(p.index, &batch), |x| x != valid_part),
+        progress,
+    )?;
+    let columns = pipeline.input_columns();
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let projection = source.projection(&names)?;
+    let sides = source.map_partitions(
+        &projection,
+        |p, batch| {
+            let parts = parts_of(p.index, &batch);
+            let fit =
+                pipeline.transform_counted(&take_parts(&batch, &parts, |x| x != valid_part)?)?;
+            let valid = pipeline.transform(&take_parts(&batch, &parts, |x| x == valid_part)?)?;
+            Ok::<_, FeatureError>((fit, valid, batch.num_rows() as u64))
+        },
+        progress,
+    )?;
+    let mut train = Transformed {
+        blocks: Vec::new(),
+        rows_read: 0,
+        dropped: DropCounts::default(),
+    };
+    let mut valid = Vec::with_capacity(sides.len());
+    for ((block, dropped), held, rows) in sides {
+        train.blocks.push(block);
+        train.dropped.merge(&dropped);
+        train.rows_read += rows;
+        valid.push(held);
+    }
+    Ok(SplitData {
+        pipeline,
+        train,
+        valid,
+    })
 }
 
 /// The given rows of a block, in order.
@@ -58,38 +186,48 @@ pub fn select_rows(block: &FeatureBlock, rows: &[usize]) -> FeatureBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::{array, Array2};
 
     #[test]
-    fn every_row_lands_on_exactly_one_side() {
+    fn holdout_is_seeded_per_partition() {
+        let split = RowSplit::Holdout {
+            fraction: 0.2,
+            seed: 7,
+        };
+        let a = split.assign(3, 10_000, None);
+        assert_eq!(a, split.assign(3, 10_000, None));
+        assert_ne!(a, split.assign(4, 10_000, None));
+        let held = a.iter().filter(|&&p| p == 1).count();
+        assert!((1800..2200).contains(&held), "{held}");
+    }
+
+    #[test]
+    fn kfold_parts_are_balanced_and_stratified() {
+        let split = RowSplit::KFold { k: 3, seed: 1 };
+        let classes: Vec<bool> = (0..300).map(|i| i % 10 == 0).collect(); // 30 positives
+        let parts = split.assign(0, 300, Some(&classes));
+        for f in 0..3u8 {
+            let rows: Vec<usize> = (0..300).filter(|&r| parts[r] == f).collect();
+            assert_eq!(rows.len(), 100);
+            assert_eq!(rows.iter().filter(|&&r| classes[r]).count(), 10);
+        }
+    }
+
+    #[test]
+    fn select_rows_keeps_every_column_aligned() {
         let block = FeatureBlock {
-            dense: Array2::from_shape_fn((1000, 2), |(i, j)| (i * 2 + j) as f64),
+            dense: ndarray::Array2::from_shape_fn((10, 2), |(i, j)| (i * 2 + j) as f64),
             sparse: vec![SparseColumn {
                 offset: 2,
                 width: 5,
-                indices: (0..1000).map(|i| i % 5).collect(),
+                indices: (0..10).map(|i| i % 5).collect(),
                 values: None,
             }],
-            label: (0..1000).map(|i| i as f64).collect(),
+            label: (0..10).map(|i| i as f64).collect(),
             weight: None,
         };
-        let (train, held) = holdout(vec![block.clone()], 0.2, 7);
-        assert_eq!(train[0].rows() + held[0].rows(), 1000);
-        assert!((150..250).contains(&held[0].rows()));
-        let mut labels: Vec<f64> = train[0]
-            .label
-            .iter()
-            .chain(held[0].label.iter())
-            .copied()
-            .collect();
-        labels.sort_by(f64::total_cmp);
-        assert_eq!(labels, block.label.to_vec());
-        let first = held[0].label[0] as usize;
-        assert_eq!(
-            held[0].dense.row(0),
-            array![(first * 2) as f64, (first * 2 + 1) as f64]
-        );
-        assert_eq!(held[0].sparse[0].indices[0] as usize, first % 5);
-        assert_eq!(holdout(vec![block], 0.2, 7).1[0].label, held[0].label);
+        let picked = select_rows(&block, &[7, 2]);
+        assert_eq!(picked.label.to_vec(), vec![7.0, 2.0]);
+        assert_eq!(picked.dense.row(0).to_vec(), vec![14.0, 15.0]);
+        assert_eq!(picked.sparse[0].indices, vec![2, 2]);
     }
 }

@@ -17,7 +17,7 @@ pub mod sweep;
 pub mod trial;
 
 pub use error::TuneError;
-pub use folds::{kfold, Fold};
+pub use folds::Fold;
 pub use metric::Metric;
 pub use param::{Param, ParamSet, ParamValue};
 pub use scheduler::Scheduler;

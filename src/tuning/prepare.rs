@@ -7,10 +7,10 @@ use std::time::Instant;
 use crate::data::{DataSource, ReadOptions};
 use crate::feature::{FeatureBlock, FittedPipeline};
 use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
-use crate::train::split::holdout;
+use crate::train::split::{fit_split, RowSplit};
 use crate::train::{pipeline_spec, JobError, TrainConfig};
 
-use super::folds::{kfold, Fold};
+use super::folds::Fold;
 
 /// Features computed once and shared by every trial.
 #[derive(Debug)]
@@ -74,28 +74,45 @@ pub fn prepare(
         Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
         None => None,
     };
+    let spec = pipeline_spec(config, &source)?;
+    // Stratify on the label when it is a raw column (a generic table's target).
+    let label = pipeline.label_column().to_string();
+    let raw_label =
+        (stratify && pipeline.input_columns().contains(&label)).then_some(label.as_str());
     let (folds, validation) = match (folds, &valid) {
         (Some(k), _) => {
-            if k < 2 || train.rows() < k as u64 {
+            if k < 2 || k > 255 || train.rows() < k as u64 {
                 return Err(JobError::Invalid {
                     flag: "--folds",
-                    message: format!("{k}: need 2 ≤ K ≤ rows ({})", train.rows()),
+                    message: format!("{k}: need 2 ≤ K ≤ min(255, rows = {})", train.rows()),
                 });
             }
-            let kind = if stratify { "stratified " } else { "" };
-            (
-                kfold(&train.blocks, k, seed, stratify),
-                format!("{kind}{k}-fold cross-validation on --data (seed {seed})"),
-            )
+            let split = RowSplit::KFold { k, seed };
+            let mut folds = Vec::with_capacity(k);
+            for f in 0..k {
+                // One pipeline per fold, fitted without the fold's rows (no leakage).
+                let data = fit_split(&spec, &source, split, f as u8, raw_label, &|| {})?;
+                folds.push(Fold::new(data.train.blocks, data.valid));
+            }
+            let kind = if raw_label.is_some() {
+                "stratified "
+            } else {
+                ""
+            };
+            (folds, format!("{kind}{k}-fold cross-validation on --data, pipeline refitted per fold (seed {seed})"))
         }
         (None, Some(v)) => (
             vec![Fold::new(train.blocks.clone(), v.clone())],
             "file: --valid".to_string(),
         ),
         (None, None) => {
-            let (fit, held) = holdout(train.blocks.clone(), HOLDOUT_FRACTION, HOLDOUT_SEED);
+            let split = RowSplit::Holdout {
+                fraction: HOLDOUT_FRACTION,
+                seed: HOLDOUT_SEED,
+            };
+            let data = fit_split(&spec, &source, split, 1, None, &|| {})?;
             (
-                vec![Fold::new(fit, held)],
+                vec![Fold::new(data.train.blocks, data.valid)],
                 format!(
                     "random {}% of --data rows (seed {HOLDOUT_SEED})",
                     (HOLDOUT_FRACTION * 100.0) as u32

@@ -171,7 +171,14 @@ mod tests {
             names: vec!["a".into(), "b".into()],
             dense: 2,
         };
-        let folds = super::super::folds::kfold(&[block], 3, 1, false);
+        let parts = crate::train::split::RowSplit::KFold { k: 3, seed: 1 }.assign(0, rows, None);
+        let side = |keep: &dyn Fn(u8) -> bool| {
+            let picked: Vec<usize> = (0..rows).filter(|&r| keep(parts[r])).collect();
+            vec![crate::train::split::select_rows(&block, &picked)]
+        };
+        let folds: Vec<Fold> = (0..3u8)
+            .map(|f| Fold::new(side(&|x| x != f), side(&|x| x == f)))
+            .collect();
         let params = ModelKind::Ridge.params().reg(0.1).check().unwrap();
         let cached = score_folds(&params, &folds, &layout, Metric::Rmse).unwrap();
         assert!(folds.iter().all(Fold::has_gram));
