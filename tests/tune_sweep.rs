@@ -354,3 +354,21 @@ fn a_sweep_reads_back_from_a_real_mlflow_server() {
         }
     }
 }
+
+#[test]
+fn a_job_file_grid_is_used_and_flags_override_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let job = format!("data = [\"{data}\"]\nmodel = \"ridge\"\ngrid = [\"reg=0.001,0.1\"]\n");
+    std::fs::write(tmp.path().join("job.toml"), job).unwrap();
+    let from_file = common::json_result(&tune(tmp.path(), &["--config", "job.toml"], None));
+    assert_eq!(names(&from_file), ["reg=0.001", "reg=0.1"]);
+    let parent = show(tmp.path(), from_file["run_id"].as_str().unwrap());
+    assert_eq!(parent["params"]["tune.grid.reg"], "0.001,0.1");
+    let from_flags = common::json_result(&tune(
+        tmp.path(),
+        &["--config", "job.toml", "--grid", "reg=1"],
+        None,
+    ));
+    assert_eq!(names(&from_flags), ["reg=1"]);
+}

@@ -49,8 +49,12 @@ pub(crate) struct TuneArgs {
 
 impl TuneArgs {
     fn to_config(&self) -> anyhow::Result<TuneConfig> {
-        let train = self.train.to_config()?;
-        let axes = self
+        let mut train = self.train.to_config()?;
+        // --grid flags win over the job file's `grid = [...]`.
+        if !self.grid.is_empty() {
+            train.grid = self.grid.clone();
+        }
+        let axes = train
             .grid
             .iter()
             .map(|g| Axis::parse(g))
@@ -165,9 +169,11 @@ fn log_sweep_params(run: &RunHandle, config: &TuneConfig, trials: usize) -> anyh
     if let Some(m) = config.metric {
         params.push(("tune.metric".into(), m.name().into()));
     }
-    for g in &config.axes {
-        let text = format!("{:?}", g.dist);
-        params.push((format!("tune.grid.{}", g.param.key()), text));
+    for (g, spec) in config.axes.iter().zip(&config.train.grid) {
+        let values = spec
+            .split_once('=')
+            .map_or(spec.as_str(), |(_, v)| v.trim());
+        params.push((format!("tune.grid.{}", g.param.key()), values.to_string()));
     }
     run.log_params(&params)?;
     Ok(())
