@@ -81,7 +81,7 @@ pub fn prepare(
         (stratify && pipeline.input_columns().contains(&label)).then_some(label.as_str());
     let (folds, validation) = match (folds, &valid) {
         (Some(k), _) => {
-            if k < 2 || k > 255 || train.rows() < k as u64 {
+            if !(2..=255).contains(&k) || train.rows() < k as u64 {
                 return Err(JobError::Invalid {
                     flag: "--folds",
                     message: format!("{k}: need 2 ≤ K ≤ min(255, rows = {})", train.rows()),
