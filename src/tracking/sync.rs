@@ -34,11 +34,39 @@ pub struct SyncOutcome {
 
 /// Replays every run of the store (parents before children) into the client's server.
 pub fn sync_all(client: &MlflowClient, spool: &Spool) -> Result<Vec<SyncOutcome>, TrackingError> {
-    spool
-        .list()?
-        .iter()
-        .map(|id| sync_run(client, spool, id))
+    let ids = spool.list()?;
+    // Parents first: a child synced before its parent would replay the parent on its behalf,
+    // and the parent's own outcome would then report nothing sent.
+    let mut ordered: Vec<(usize, &String)> = Vec::with_capacity(ids.len());
+    for id in &ids {
+        ordered.push((nesting_depth(spool, id, 0), id));
+    }
+    ordered.sort_by_key(|(depth, _)| *depth);
+    ordered
+        .into_iter()
+        .map(|(_, id)| sync_run(client, spool, id))
         .collect()
+}
+
+/// How many local ancestors a run has (0 for a root run or an unreadable journal).
+fn nesting_depth(spool: &Spool, local_id: &str, seen: usize) -> usize {
+    if seen > MAX_PARENT_DEPTH {
+        return seen;
+    }
+    let parent = spool
+        .read_events(local_id)
+        .ok()
+        .and_then(|events| match events.first() {
+            Some(Event::Start(start)) => start.parent.as_ref().and_then(|p| {
+                let id = p.local_id.clone().unwrap_or_else(|| p.run_id.clone());
+                spool.journal_path(&id).is_file().then_some(id)
+            }),
+            _ => None,
+        });
+    match parent {
+        Some(parent) => 1 + nesting_depth(spool, &parent, seen + 1),
+        None => 0,
+    }
 }
 
 /// Replays one run into the client's server; a second call sends nothing.
