@@ -9,19 +9,20 @@ use std::time::Instant;
 use rayon::prelude::*;
 
 use crate::feature::FittedPipeline;
-use crate::model::{Family, LinearModel};
+use crate::model::{Family, LinearModel, Solver};
 use crate::tracking::{RunHandle, RunSpec, Status, Tracker};
 use crate::train::{
     evaluate_blocks, fit_local, JobError, JobSummary, PhaseSeconds, TrainConfig, TrainSummary,
 };
 
+use super::folds::Fold;
 use super::param::ParamSet;
 use super::prepare::{prepare, Prepared};
 use super::scheduler::{budget, Scheduler};
 use super::space::{expand, Axis, Search};
 use super::state::StateFile;
 use super::summary::{BestTrial, TuneSummary};
-use super::trial::{score_folds, TrialResult, TrialStatus};
+use super::trial::{fit_fold, score_folds, uses_gram, TrialResult, TrialStatus};
 use super::{Metric, TuneError};
 
 /// Everything `distml tune` needs besides the tracker.
@@ -417,8 +418,32 @@ fn refit(
         .apply(&config.train)
         .learner_params()
         .map_err(JobError::from)?;
-    let (model, training) =
-        fit_local(&params, &data.train, data.pipeline.layout()).map_err(JobError::from)?;
+    // The refit takes the path the trials were scored with.
+    let layout = data.pipeline.layout();
+    let (model, training) = if uses_gram(&params, layout.width()) {
+        let started = Instant::now();
+        let fold = Fold::new(data.train.clone(), Vec::new());
+        let (model, iterations, loss_history) =
+            fit_fold(&params, &fold, layout).map_err(JobError::from)?;
+        let rows = data.train.iter().map(|b| b.rows()).sum();
+        let summary = TrainSummary {
+            solver: Solver::Normal,
+            iterations,
+            loss_history,
+            converged: true,
+            rows,
+            weight: data
+                .train
+                .iter()
+                .map(|b| b.weight.as_ref().map_or(b.rows() as f64, |w| w.sum()))
+                .sum(),
+            features: layout.width(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        (model, summary)
+    } else {
+        fit_local(&params, &data.train, layout).map_err(JobError::from)?
+    };
     job.iterations = training.iterations;
     job.solver = training.solver.as_str().into();
     job.train_metrics = evaluate_blocks(&model, &data.train);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{Family, GlmValidParams, LinearModel, ModelError, Solver};
+use crate::model::{Family, GlmValidParams, LinearModel, ModelError, Solver, NORMAL_MAX_FEATURES};
 use crate::train::{evaluate_blocks, fit_local};
 
 use super::folds::Fold;
@@ -86,15 +86,23 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Fits `params` on one side of a fold: from its cached Gram statistics when the solver is the
-/// normal equations, otherwise with the local trainer.
+/// Whether a least-squares fit is solved from Gram statistics: `auto` or `normal` with at most
+/// `NORMAL_MAX_FEATURES` features — elastic-net included (coordinate descent on the Gram), so
+/// one XᵀX per fold serves every `reg`/`elastic-net` value of a sweep.
+pub fn uses_gram(params: &GlmValidParams, features: usize) -> bool {
+    params.family() == Family::Gaussian
+        && features <= NORMAL_MAX_FEATURES
+        && matches!(params.solver(), Solver::Auto | Solver::Normal)
+}
+
+/// Fits `params` on one side of a fold: from its cached Gram statistics (see [`uses_gram`]),
+/// otherwise with the local trainer.
 pub fn fit_fold(
     params: &GlmValidParams,
     fold: &Fold,
     layout: &FeatureLayout,
 ) -> Result<(LinearModel, usize, Vec<f64>), ModelError> {
-    let p = layout.width();
-    if params.family() == Family::Gaussian && params.resolved_solver(p) == Solver::Normal {
+    if uses_gram(params, layout.width()) {
         let s = fold
             .normal_equations(layout, params.family())?
             .solve(params)?;
