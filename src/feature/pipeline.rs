@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::assembler::VectorAssembler;
@@ -154,7 +155,7 @@ impl PipelineSpec {
         let pass = |prefix: &[FittedStage], group: &[&dyn ErasedEstimator]| {
             merge_all(
                 batches
-                    .iter()
+                    .par_iter()
                     .map(|b| summarize(prefix, group, b))
                     .collect::<Result<_, _>>()?,
             )

@@ -46,13 +46,15 @@ impl PivotedCholesky {
             }
             let lkk = best.sqrt();
             l[[k, k]] = lkk;
-            let pk = perm[k];
+            // `a` is symmetric, so column `perm[k]` is read as a contiguous row.
+            let a_row = a.row(perm[k]);
             let lk: Vec<f64> = l.row(k).iter().take(k).cloned().collect();
+            let ls = l
+                .as_slice_mut()
+                .expect("a fresh zeros matrix is contiguous");
             for i in k + 1..n {
-                let li = l.row(i);
-                let dot: f64 = li.iter().take(k).zip(&lk).map(|(a, b)| a * b).sum();
-                let v = (a[[perm[i], pk]] - dot) / lkk;
-                l[[i, k]] = v;
+                let v = (a_row[perm[i]] - dot(&ls[i * n..i * n + k], &lk)) / lkk;
+                ls[i * n + k] = v;
                 diag[i] -= v * v;
             }
             rank = k + 1;
@@ -114,6 +116,21 @@ impl PivotedCholesky {
         }
         g
     }
+}
+
+/// Dot product with four independent accumulators: the compiler vectorises it, and the fixed
+/// summation order keeps results deterministic.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (head_a, tail_a) = a.split_at(a.len() - a.len() % 4);
+    let (head_b, tail_b) = b.split_at(head_a.len());
+    for (x, y) in head_a.chunks_exact(4).zip(head_b.chunks_exact(4)) {
+        for j in 0..4 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    let tail: f64 = tail_a.iter().zip(tail_b).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Solves `A·x = b` for a symmetric positive definite `a` (panics on a singular `a`; callers

@@ -11,6 +11,7 @@ use ndarray::Axis;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
+use rayon::prelude::*;
 
 use crate::data::DataSource;
 use crate::feature::{
@@ -109,19 +110,7 @@ pub fn fit_split(
     label: Option<&str>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<SplitData, FeatureError> {
-    let parts_of = |index: usize, batch: &RecordBatch| -> Vec<u8> {
-        let classes = label.and_then(|l| batch.column_by_name(l)).and_then(|c| {
-            let floats = arrow_cast::cast(c, &DataType::Float64).ok()?;
-            Some(
-                floats
-                    .as_primitive::<Float64Type>()
-                    .iter()
-                    .map(|v| v.unwrap_or(0.0) > 0.5)
-                    .collect::<Vec<_>>(),
-            )
-        });
-        split.assign(index, batch.num_rows(), classes.as_deref())
-    };
+    let parts_of = |index: usize, batch: &RecordBatch| parts_of(split, label, index, batch);
     let pipeline = spec.fit_where(
         source,
         &|p, batch| take_parts(&batch, &parts_of(p.index, &batch), |x| x != valid_part),
@@ -141,6 +130,66 @@ pub fn fit_split(
         },
         progress,
     )?;
+    Ok(gather(pipeline, sides))
+}
+
+/// [`fit_split`] on partitions already in memory (batch `i` is partition `i`, so the parts
+/// are the same): a sweep reads its files once and serves every fold from memory.
+pub fn fit_split_batches(
+    spec: &PipelineSpec,
+    batches: &[RecordBatch],
+    split: RowSplit,
+    valid_part: u8,
+    label: Option<&str>,
+) -> Result<SplitData, FeatureError> {
+    let parts: Vec<Vec<u8>> = batches
+        .par_iter()
+        .enumerate()
+        .map(|(i, b)| parts_of(split, label, i, b))
+        .collect();
+    let fit: Vec<RecordBatch> = batches
+        .par_iter()
+        .zip(&parts)
+        .map(|(b, p)| take_parts(b, p, |x| x != valid_part))
+        .collect::<Result<_, _>>()?;
+    let pipeline = spec.fit_batches(&fit)?;
+    let sides = batches
+        .par_iter()
+        .zip(&parts)
+        .zip(&fit)
+        .map(|((batch, p), fit)| {
+            let held = take_parts(batch, p, |x| x == valid_part)?;
+            let rows = batch.num_rows() as u64;
+            Ok::<_, FeatureError>((
+                pipeline.transform_counted(fit)?,
+                pipeline.transform(&held)?,
+                rows,
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(gather(pipeline, sides))
+}
+
+/// The part of every row of partition `index`, stratified by the raw `label` column if given.
+fn parts_of(split: RowSplit, label: Option<&str>, index: usize, batch: &RecordBatch) -> Vec<u8> {
+    let classes = label.and_then(|l| batch.column_by_name(l)).and_then(|c| {
+        let floats = arrow_cast::cast(c, &DataType::Float64).ok()?;
+        let floats = floats.as_primitive::<Float64Type>();
+        Some(
+            floats
+                .iter()
+                .map(|v| v.unwrap_or(0.0) > 0.5)
+                .collect::<Vec<_>>(),
+        )
+    });
+    split.assign(index, batch.num_rows(), classes.as_deref())
+}
+
+/// One partition's two sides: the fitting rows (with drop counts), the validation rows, rows read.
+type Sides = Vec<((FeatureBlock, DropCounts), FeatureBlock, u64)>;
+
+/// Both sides of every partition, collected into one [`SplitData`].
+fn gather(pipeline: FittedPipeline, sides: Sides) -> SplitData {
     let mut train = Transformed {
         blocks: Vec::new(),
         rows_read: 0,
@@ -153,11 +202,11 @@ pub fn fit_split(
         train.rows_read += rows;
         valid.push(held);
     }
-    Ok(SplitData {
+    SplitData {
         pipeline,
         train,
         valid,
-    })
+    }
 }
 
 /// The given rows of a block, in order.

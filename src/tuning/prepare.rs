@@ -5,10 +5,15 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::data::{DataSource, ReadOptions};
-use crate::feature::{FeatureBlock, FittedPipeline};
+use rayon::prelude::*;
+
+use crate::feature::{
+    DropCounts, FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed,
+};
 use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
-use crate::train::split::{fit_split, RowSplit};
+use crate::train::split::{fit_split_batches, RowSplit};
 use crate::train::{pipeline_spec, JobError, TrainConfig};
+use arrow_array::RecordBatch;
 
 use super::folds::Fold;
 
@@ -59,8 +64,11 @@ pub fn prepare(
     };
     let load_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
-    let pipeline = pipeline_spec(config, &source)?.fit(&source, &|| {})?;
-    let train = pipeline.transform_source(&source, &|| {})?;
+    let spec = pipeline_spec(config, &source)?;
+    // The projected raw columns are read once; every fold's fit and transform runs from memory.
+    let raw = read_raw(&spec, &source)?;
+    let pipeline = spec.fit_batches(&raw)?;
+    let train = transform_batches(&pipeline, &raw)?;
     if train.rows() == 0 {
         return Err(JobError::Invalid {
             flag: "--data",
@@ -74,7 +82,6 @@ pub fn prepare(
         Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
         None => None,
     };
-    let spec = pipeline_spec(config, &source)?;
     // Stratify on the label when it is a raw column (a generic table's target).
     let label = pipeline.label_column().to_string();
     let raw_label =
@@ -91,7 +98,7 @@ pub fn prepare(
             let mut folds = Vec::with_capacity(k);
             for f in 0..k {
                 // One pipeline per fold, fitted without the fold's rows (no leakage).
-                let data = fit_split(&spec, &source, split, f as u8, raw_label, &|| {})?;
+                let data = fit_split_batches(&spec, &raw, split, f as u8, raw_label)?;
                 folds.push(Fold::new(data.train.blocks, data.valid));
             }
             let kind = if raw_label.is_some() {
@@ -110,7 +117,7 @@ pub fn prepare(
                 fraction: HOLDOUT_FRACTION,
                 seed: HOLDOUT_SEED,
             };
-            let data = fit_split(&spec, &source, split, 1, None, &|| {})?;
+            let data = fit_split_batches(&spec, &raw, split, 1, None)?;
             (
                 vec![Fold::new(data.train.blocks, data.valid)],
                 format!(
@@ -130,4 +137,34 @@ pub fn prepare(
         load_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
     })
+}
+
+/// The spec's input columns of every partition, in partition order.
+fn read_raw(spec: &PipelineSpec, source: &DataSource) -> Result<Vec<RecordBatch>, JobError> {
+    let inputs = spec.input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names)?;
+    Ok(source.map_partitions(&projection, |_, batch| Ok::<_, FeatureError>(batch), &|| {})?)
+}
+
+/// Every in-memory partition transformed, with the rows read and dropped.
+fn transform_batches(
+    pipeline: &FittedPipeline,
+    raw: &[RecordBatch],
+) -> Result<Transformed, FeatureError> {
+    let parts = raw
+        .par_iter()
+        .map(|b| pipeline.transform_counted(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Transformed {
+        blocks: Vec::new(),
+        rows_read: 0,
+        dropped: DropCounts::default(),
+    };
+    for ((block, dropped), batch) in parts.into_iter().zip(raw) {
+        out.blocks.push(block);
+        out.dropped.merge(&dropped);
+        out.rows_read += batch.num_rows() as u64;
+    }
+    Ok(out)
 }
