@@ -4,7 +4,9 @@ mod describe;
 mod exit;
 mod generate;
 mod progress;
+mod ps;
 mod runs;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +27,10 @@ enum Command {
     Describe(describe::DescribeArgs),
     /// The local run store: list, show, and sync runs into an MLflow server.
     Runs(runs::RunsCommand),
+    /// A worker process of a distributed job (reads DISTML_COORDINATOR, DISTML_CLUSTER_TOKEN…).
+    Worker(worker::WorkerArgs),
+    /// A parameter-server shard process of a distributed job.
+    Ps(ps::PsArgs),
 }
 
 /// Parses arguments, runs the command and maps errors to exit codes (2: bad input, 1: other).
@@ -35,6 +41,8 @@ pub(crate) fn run() -> std::process::ExitCode {
         Command::Generate(cmd) => generate::run(cmd),
         Command::Describe(args) => describe::run(args),
         Command::Runs(cmd) => runs::run(cmd),
+        Command::Worker(args) => worker::run(args),
+        Command::Ps(args) => ps::run(args),
     };
     exit::report(result)
 }

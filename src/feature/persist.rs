@@ -38,11 +38,19 @@ struct Header {
 }
 
 impl FittedPipeline {
-    /// Saves to `dir` (created if needed) as `pipeline.json`.
-    pub fn save(&self, dir: impl AsRef<Path>) -> Result<(), FeatureError> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let saved = Saved {
+    /// The pipeline as the JSON document [`FittedPipeline::save`] writes (to send it to
+    /// worker processes).
+    pub fn to_json(&self) -> Result<Vec<u8>, FeatureError> {
+        serde_json::to_vec(&self.saved()).map_err(|e| FeatureError::internal("Pipeline", e))
+    }
+
+    /// Reads a pipeline from [`FittedPipeline::to_json`]'s document.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, FeatureError> {
+        Self::decode(bytes, Path::new("<pipeline sent by the coordinator>"))
+    }
+
+    fn saved(&self) -> Saved {
+        Saved {
             format: FORMAT_NAME.into(),
             format_version: FORMAT_VERSION,
             distml_version: env!("CARGO_PKG_VERSION").into(),
@@ -51,10 +59,16 @@ impl FittedPipeline {
             assembler: self.assembler.clone(),
             fit_stats: self.stats.clone(),
             layout: self.layout().clone(),
-        };
+        }
+    }
+
+    /// Saves to `dir` (created if needed) as `pipeline.json`.
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<(), FeatureError> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let path = dir.join(PIPELINE_FILE);
-        let text =
-            serde_json::to_vec_pretty(&saved).map_err(|e| FeatureError::internal("Pipeline", e))?;
+        let text = serde_json::to_vec_pretty(&self.saved())
+            .map_err(|e| FeatureError::internal("Pipeline", e))?;
         // Write then rename, so a crash never leaves a half-written pipeline behind.
         let tmp = dir.join(format!("{PIPELINE_FILE}.tmp"));
         std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
@@ -65,12 +79,16 @@ impl FittedPipeline {
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, FeatureError> {
         let path = dir.as_ref().join(PIPELINE_FILE);
         let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+        Self::decode(&bytes, &path)
+    }
+
+    fn decode(bytes: &[u8], path: &Path) -> Result<Self, FeatureError> {
         let corrupt = |message: String| FeatureError::Corrupt {
-            path: path.clone(),
+            path: path.to_path_buf(),
             message,
         };
         let header: Header =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+            serde_json::from_slice(bytes).map_err(|e| corrupt(format!("not JSON: {e}")))?;
         if header.format.as_deref() != Some(FORMAT_NAME) {
             return Err(corrupt(format!(
                 "not a distml feature pipeline (format {:?})",
@@ -82,12 +100,12 @@ impl FittedPipeline {
             .ok_or_else(|| corrupt("no format_version".into()))?;
         if version > FORMAT_VERSION {
             return Err(FeatureError::UnsupportedVersion {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 found: version,
                 supported: FORMAT_VERSION,
             });
         }
-        let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let saved: Saved = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
         let fitted = FittedPipeline::new(
             Arc::new(saved.input_schema),
             saved.stages,
