@@ -9,10 +9,17 @@ use distml::cluster::{fit_distributed, ClusterError, ClusterEvent};
 use distml::model::Solver;
 
 /// Options whose event sink kills the first worker once iteration `at` is reached.
-fn killing_at(mut options: distml::cluster::ClusterOptions, at: usize) -> distml::cluster::ClusterOptions {
+fn killing_at(
+    mut options: distml::cluster::ClusterOptions,
+    at: usize,
+) -> distml::cluster::ClusterOptions {
     let pids: Arc<Mutex<Vec<u32>>> = Arc::default();
     options.events = Some(Arc::new(move |e: &ClusterEvent| match e {
-        ClusterEvent::Spawned { role: "worker", pid, .. } => pids.lock().unwrap().push(*pid),
+        ClusterEvent::Spawned {
+            role: "worker",
+            pid,
+            ..
+        } => pids.lock().unwrap().push(*pid),
         ClusterEvent::Iteration { iteration } if *iteration == at => {
             if let Some(pid) = pids.lock().unwrap().first() {
                 kill(*pid);
@@ -40,7 +47,11 @@ fn a_killed_worker_changes_nothing_under_bsp() {
         sink(e)
     }));
     let fit = fit_distributed(&config, &options, &|_| {}).unwrap();
-    assert_eq!(*lost.lock().unwrap(), 1, "the killed worker was declared dead");
+    assert_eq!(
+        *lost.lock().unwrap(),
+        1,
+        "the killed worker was declared dead"
+    );
     let diff = max_diff(&fit.model, &local);
     assert!(diff < 1e-9, "differs from the no-failure model by {diff}");
 }
@@ -58,7 +69,14 @@ fn too_few_workers_stops_with_the_checkpoint_kept_and_resume_finishes_the_same()
     first.checkpoint_every = 2;
     let err = fit_distributed(&config, &first, &|_| {}).unwrap_err();
     assert!(
-        matches!(err, ClusterError::TooFewWorkers { alive: 1, needed: 2, checkpoint: Some(_) }),
+        matches!(
+            err,
+            ClusterError::TooFewWorkers {
+                alive: 1,
+                needed: 2,
+                checkpoint: Some(_)
+            }
+        ),
         "{err}"
     );
     assert!(!err.is_user_error());

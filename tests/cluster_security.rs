@@ -44,8 +44,15 @@ fn a_client_without_the_token_is_refused() {
         let refused = stranger.configure(aggregate(1, 1)).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated);
         let values = [1.0; 5];
-        let push = [Contribution { partition: 0, weight: 1.0, values: &values }];
-        let refused = stranger.push(1, 7, 0, &push, Precision::F64).await.unwrap_err();
+        let push = [Contribution {
+            partition: 0,
+            weight: 1.0,
+            values: &values,
+        }];
+        let refused = stranger
+            .push(1, 7, 0, &push, Precision::F64)
+            .await
+            .unwrap_err();
         assert_eq!(refused.code(), tonic::Code::Unauthenticated);
 
         let member = PsClient::connect(&addresses, &token).await.unwrap();
@@ -75,20 +82,57 @@ fn a_duplicated_push_is_counted_once() {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0];
         let b = [10.0, 0.0, 0.0, 0.0, 0.5];
         let first = ps
-            .push(3, 1, 0, &[Contribution { partition: 0, weight: 2.0, values: &a }], Precision::F64)
+            .push(
+                3,
+                1,
+                0,
+                &[Contribution {
+                    partition: 0,
+                    weight: 2.0,
+                    values: &a,
+                }],
+                Precision::F64,
+            )
             .await
             .unwrap();
-        assert_eq!((first.accepted, first.duplicates), (2, 0), "one slice per shard");
+        assert_eq!(
+            (first.accepted, first.duplicates),
+            (2, 0),
+            "one slice per shard"
+        );
         // The same push again (a retry after a lost reply), then the other partition.
         let retry = ps
-            .push(3, 1, 0, &[Contribution { partition: 0, weight: 2.0, values: &a }], Precision::F64)
+            .push(
+                3,
+                1,
+                0,
+                &[Contribution {
+                    partition: 0,
+                    weight: 2.0,
+                    values: &a,
+                }],
+                Precision::F64,
+            )
             .await
             .unwrap();
         assert_eq!((retry.accepted, retry.duplicates), (0, 2));
-        ps.push(3, 2, 0, &[Contribution { partition: 1, weight: 1.0, values: &b }], Precision::F32)
+        ps.push(
+            3,
+            2,
+            0,
+            &[Contribution {
+                partition: 1,
+                weight: 1.0,
+                values: &b,
+            }],
+            Precision::F32,
+        )
+        .await
+        .unwrap();
+        let sum = ps
+            .pull(3, 0, 0, PullKind::Aggregate, 5, Precision::F64)
             .await
             .unwrap();
-        let sum = ps.pull(3, 0, 0, PullKind::Aggregate, 5, Precision::F64).await.unwrap();
         assert_eq!(sum.values, vec![11.0, 2.0, 3.0, 4.0, 5.5]);
         assert_eq!((sum.weight, sum.count), (3.0, 2));
         for h in &handles {
