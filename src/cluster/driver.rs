@@ -20,7 +20,7 @@ use super::launcher::Children;
 use super::options::{ClusterEvent, ClusterOptions, Consistency, Launch};
 use super::{sgd, vectors, ClusterError, DistributedFit};
 use crate::data::{DataSource, ReadOptions};
-use crate::feature::{DropCounts, FeatureError, PassSummaries};
+use crate::feature::{FeatureError, PassSummaries};
 use crate::model::lbfgs::{minimize, LbfgsConfig};
 use crate::model::{GlmValidParams, LinearModel, ModelError, NormalEquations, Objective, Solver};
 use crate::ps::proto::{Combine, Consistency as PbConsistency, PullKind, Role, ShardConfig};
@@ -539,7 +539,6 @@ impl Cluster<'_> {
                 } else {
                     self.lbfgs(params, config, &stats)?
                 };
-                let _ = &obj;
                 let (beta, b) = obj.to_model(&u);
                 (beta, b, iterations, history, converged, w)
             }
@@ -573,11 +572,7 @@ impl Cluster<'_> {
             summary,
             workers: 0,
             rows_read: info.rows_read,
-            dropped: if info.dropped == DropCounts::default() {
-                DropCounts::default()
-            } else {
-                info.dropped
-            },
+            dropped: info.dropped,
         })
     }
 
@@ -665,7 +660,10 @@ impl Cluster<'_> {
                     self.options.emit(ClusterEvent::Iteration {
                         iteration: c.evaluations.len(),
                     });
-                    if c.evaluations.len() % self.options.checkpoint_every == 0 {
+                    if c.evaluations
+                        .len()
+                        .is_multiple_of(self.options.checkpoint_every)
+                    {
                         if let Err(e) = self.save(&c) {
                             *failure.borrow_mut() = Some(e);
                         }
@@ -801,7 +799,7 @@ impl Cluster<'_> {
             epochs = epoch as usize + 1;
             self.options
                 .emit(ClusterEvent::Iteration { iteration: epochs });
-            if epochs % self.options.checkpoint_every == 0 {
+            if epochs.is_multiple_of(self.options.checkpoint_every) {
                 checkpoint.sgd = Some(SgdState {
                     epoch: epoch + 1,
                     u: u.clone(),

@@ -108,7 +108,7 @@ fn values(slice: &Slice) -> Result<Vec<f64>, SliceError> {
         return Ok(slice.f32.iter().map(|&v| f64::from(v)).collect());
     }
     if !slice.f16.is_empty() {
-        if slice.f16.len() % 2 != 0 {
+        if !slice.f16.len().is_multiple_of(2) {
             return Err(SliceError("odd number of f16 bytes".into()));
         }
         return Ok(slice
