@@ -23,3 +23,4 @@ pub mod model;
 pub mod ps;
 pub mod tracking;
 pub mod train;
+pub mod tuning;

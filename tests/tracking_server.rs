@@ -343,7 +343,7 @@ fn local_runs_sync_exactly_once() {
             .map(|o| o[field].as_u64().unwrap_or(0))
             .sum()
     };
-    assert_eq!(first.len(), 2);
+    assert_eq!(first.len(), 2, "{first:?}");
     assert_eq!(
         count(&first, "events_sent"),
         count(&first, "events_total") - 2,

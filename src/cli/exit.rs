@@ -25,10 +25,30 @@ pub(crate) fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn is_user_error(err: &anyhow::Error) -> bool {
+    use distml::{data, feature, model, tracking, train};
     err.chain().any(|cause| {
         cause.downcast_ref::<UsageError>().is_some()
+            || cause.downcast_ref::<train::ConfigError>().is_some()
             || cause
-                .downcast_ref::<distml::data::DataError>()
+                .downcast_ref::<data::DataError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<feature::FeatureError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<model::ModelError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<model::ModelDirError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<tracking::TrackingError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<distml::tuning::TuneError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<train::JobError>()
                 .is_some_and(|e| e.is_user_error())
     })
 }

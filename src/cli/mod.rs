@@ -1,11 +1,15 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
 mod describe;
+mod evaluate;
 mod exit;
 mod generate;
+mod predict;
 mod progress;
 mod ps;
 mod runs;
+mod train;
+mod tune;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +29,14 @@ enum Command {
     Generate(generate::GenerateCommand),
     /// Print a per-column summary (count, nulls, mean, std, min, max) as JSON.
     Describe(describe::DescribeArgs),
+    /// Train a model (default: the taxi duration job on a generated month); summary JSON last.
+    Train(Box<train::TrainArgs>),
+    /// Sweep hyperparameters (grid/random, k-fold CV, ASHA), trials as nested MLflow runs.
+    Tune(Box<tune::TuneArgs>),
+    /// Score files with a saved model; writes the key columns plus `prediction` (Parquet/CSV).
+    Predict(predict::PredictArgs),
+    /// Print a saved model's metrics on new files as JSON.
+    Evaluate(evaluate::EvaluateArgs),
     /// The local run store: list, show, and sync runs into an MLflow server.
     Runs(runs::RunsCommand),
     /// A worker process of a distributed job (reads DISTML_COORDINATOR, DISTML_CLUSTER_TOKEN…).
@@ -40,6 +52,10 @@ pub(crate) fn run() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Generate(cmd) => generate::run(cmd),
         Command::Describe(args) => describe::run(args),
+        Command::Train(args) => train::run(*args),
+        Command::Tune(args) => tune::run(*args),
+        Command::Predict(args) => predict::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Runs(cmd) => runs::run(cmd),
         Command::Worker(args) => worker::run(args),
         Command::Ps(args) => ps::run(args),

@@ -57,3 +57,35 @@ impl Progress {
         }
     }
 }
+
+/// Draws one [`Progress`] per phase of a library job.
+#[derive(Default)]
+pub(crate) struct JobBars {
+    current: std::sync::Mutex<Option<Progress>>,
+}
+
+impl distml::train::JobProgress for JobBars {
+    fn start(&self, phase: &str, total: u64) {
+        if let Ok(mut slot) = self.current.lock() {
+            if let Some(old) = slot.replace(Progress::new(phase, total)) {
+                old.finish();
+            }
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.current.lock() {
+            if let Some(p) = slot.as_ref() {
+                p.advance(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.current.lock() {
+            if let Some(p) = slot.take() {
+                p.finish();
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use rayon::prelude::*;
 
-use super::columns::{names, resolve_logical, ColumnPlan};
+use super::columns::{find_column, names, resolve_logical, ColumnPlan};
 use super::csv_reader::{self as csv, CsvOptions};
 use super::parquet_reader as parquet_file;
 use super::partition::{plan, Extent, FileLayout, Partition};
@@ -88,7 +88,7 @@ impl DataSource {
         let first = &opened[0].physical;
         let taxi = options.taxi == TaxiMode::Auto && is_taxi_schema(first);
         let schema = if taxi {
-            canonical_schema()
+            with_extra_columns(canonical_schema(), first)
         } else {
             first.clone()
         };
@@ -243,6 +243,27 @@ impl DataSource {
             })
             .collect()
     }
+}
+
+/// The canonical taxi schema plus the first file's columns it does not cover (e.g. a
+/// `prediction` column written by `distml predict`), so normalising never hides data.
+fn with_extra_columns(canonical: SchemaRef, physical: &Schema) -> SchemaRef {
+    let covered = |name: &str| {
+        canonical.fields().iter().any(|f| {
+            find_column(physical, f.name()).is_some_and(|i| physical.field(i).name() == name)
+        })
+    };
+    let extra: Vec<_> = physical
+        .fields()
+        .iter()
+        .filter(|f| !covered(f.name()))
+        .cloned()
+        .collect();
+    if extra.is_empty() {
+        return canonical;
+    }
+    let fields: Vec<_> = canonical.fields().iter().cloned().chain(extra).collect();
+    Arc::new(Schema::new(fields))
 }
 
 fn inspect(path: PathBuf, csv_options: &CsvOptions) -> Result<(SourceFile, FileLayout), DataError> {

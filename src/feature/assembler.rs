@@ -1,7 +1,7 @@
 //! `VectorAssembler`: the last stage, turning a frame into the learner input — numeric and
 //! index columns into the dense block, sparse features into index columns, plus label and weight.
 
-use arrow_array::{Array, Float64Array};
+use arrow_array::{Array, ArrayRef, Float64Array};
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
@@ -142,10 +142,25 @@ impl VectorAssembler {
     }
 
     /// Builds the learner input and returns the rows dropped on the way.
-    pub fn assemble(&self, mut frame: Frame) -> Result<(FeatureBlock, DropCounts), FeatureError> {
+    pub fn assemble(&self, frame: Frame) -> Result<(FeatureBlock, DropCounts), FeatureError> {
+        let (block, dropped, _) = self.assemble_keeping(frame, &[])?;
+        Ok((block, dropped))
+    }
+
+    /// Like [`assemble`](Self::assemble), also returning the `keep` columns of the rows that
+    /// made it into the block (row-aligned with it), e.g. the keys `predict` writes out.
+    pub fn assemble_keeping(
+        &self,
+        mut frame: Frame,
+        keep: &[String],
+    ) -> Result<(FeatureBlock, DropCounts, Vec<ArrayRef>), FeatureError> {
         let (dense, sparse) = self.split(&frame)?;
-        let keep = self.valid_rows(&frame, &dense)?;
-        frame.retain(keep, "VectorAssembler: null or NaN value (skip)")?;
+        let valid = self.valid_rows(&frame, &dense)?;
+        frame.retain(valid, "VectorAssembler: null or NaN value (skip)")?;
+        let kept = keep
+            .iter()
+            .map(|name| frame.array(STAGE, name).cloned())
+            .collect::<Result<Vec<_>, _>>()?;
         let rows = frame.rows();
         let mut block = Array2::<f64>::zeros((rows, dense.len()));
         for (j, name) in dense.iter().enumerate() {
@@ -172,7 +187,7 @@ impl VectorAssembler {
             label,
             weight,
         };
-        Ok((block, frame.dropped().clone()))
+        Ok((block, frame.dropped().clone(), kept))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,7 @@ use super::frame::{DropCounts, Frame};
 use super::stage::{ErasedEstimator, ErasedSummary, FittedStage, StageParams};
 use super::traits::Transformer;
 use super::{FeatureBlock, FeatureError, FeatureLayout};
-use crate::data::DataSource;
+use crate::data::{DataSource, Partition};
 
 /// A pipeline definition: stages, then the assembler. Serde, so it is also the job config.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -190,6 +190,30 @@ impl PipelineSpec {
                     })
             })
             .collect()
+    }
+
+    /// Fits on the rows of each partition that `select` keeps (e.g. every fold but the
+    /// validation one), so held-out rows never shape the fitted stages.
+    pub fn fit_where(
+        &self,
+        source: &DataSource,
+        select: &(dyn Fn(&Partition, RecordBatch) -> Result<RecordBatch, FeatureError> + Sync),
+        progress: &(dyn Fn() + Sync),
+    ) -> Result<FittedPipeline, FeatureError> {
+        self.check()?;
+        let inputs = self.input_columns();
+        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let projection = source.projection(&names)?;
+        let pass = |prefix: &[FittedStage], group: &[usize]| {
+            let group = self.estimators(group)?;
+            let parts = source.map_partitions(
+                &projection,
+                |p, batch| summarize(prefix, &group, &select(p, batch)?),
+                progress,
+            )?;
+            merge_all(parts)
+        };
+        self.fit_with(projection.schema().clone(), &pass)
     }
 
     /// Fits on in-memory partitions (tests, small tables, one worker's share).
@@ -431,6 +455,23 @@ impl FittedPipeline {
     ) -> Result<(FeatureBlock, DropCounts), FeatureError> {
         let frame = run(&self.stages, Frame::from_batch(batch))?;
         self.assembler.assemble(frame)
+    }
+
+    /// Transforms one partition and also returns the `keep` columns (input or derived, e.g.
+    /// the label) of the rows that reached the block, row-aligned with it.
+    pub fn transform_keeping(
+        &self,
+        batch: &RecordBatch,
+        keep: &[String],
+    ) -> Result<(FeatureBlock, Vec<ArrayRef>), FeatureError> {
+        let frame = run(&self.stages, Frame::from_batch(batch))?;
+        let (block, _, kept) = self.assembler.assemble_keeping(frame, keep)?;
+        Ok((block, kept))
+    }
+
+    /// The label column the assembler reads.
+    pub fn label_column(&self) -> &str {
+        &self.assembler.label_col
     }
 
     /// Transforms every partition of a source in parallel.

@@ -344,9 +344,10 @@ fn a_file_with_inconsistent_fitted_state_is_corrupt_not_a_panic() {
         .unwrap()
         .save(&saved)
         .unwrap();
-    let file = saved.join(PIPELINE_FILE);
+    let file = saved.join(STAGES_FILE);
+    let packed = std::fs::read(&file).unwrap();
     let original: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        serde_json::from_slice(&zstd::decode_all(&packed[..]).unwrap()).unwrap();
     let break_stage = |stage: &str, field: &str, value: serde_json::Value| {
         let mut v = original.clone();
         for s in v["stages"].as_array_mut().unwrap() {
@@ -354,7 +355,8 @@ fn a_file_with_inconsistent_fitted_state_is_corrupt_not_a_panic() {
                 s[field] = value.clone();
             }
         }
-        std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+        let json = serde_json::to_vec(&v).unwrap();
+        std::fs::write(&file, zstd::encode_all(&json[..], 3).unwrap()).unwrap();
         FittedPipeline::load(&saved).unwrap_err()
     };
     let err = break_stage("StandardScalerModel", "mean", serde_json::json!([]));
@@ -363,4 +365,33 @@ fn a_file_with_inconsistent_fitted_state_is_corrupt_not_a_panic() {
     assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
     let err = break_stage("ImputerModel", "fill", serde_json::json!(["x"]));
     assert!(matches!(err, FeatureError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn large_vocabularies_are_stored_compressed_and_garbage_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 20_000, 5, 40);
+    let saved = dir.path().join("rich");
+    let fitted = presets::taxi_rich().fit(&source, &|| {}).unwrap();
+    fitted.save(&saved).unwrap();
+    let packed = std::fs::metadata(saved.join(STAGES_FILE)).unwrap().len();
+    let body = crate::feature::persist::load_stages(&saved, STAGES_FILE).unwrap();
+    let plain = serde_json::to_vec(&body.stages).unwrap().len()
+        + serde_json::to_vec(&body.layout).unwrap().len();
+    assert!(
+        fitted.layout().width() > 1000,
+        "a PU×DO space: {}",
+        fitted.layout().width()
+    );
+    assert!(
+        (packed as usize) * 5 < plain,
+        "compressed {packed} B vs {plain} B of JSON"
+    );
+    assert!(std::fs::metadata(saved.join(PIPELINE_FILE)).unwrap().len() < 16 * 1024);
+    std::fs::write(saved.join(STAGES_FILE), b"not zstd").unwrap();
+    let err = FittedPipeline::load(&saved).unwrap_err();
+    assert!(
+        matches!(err, FeatureError::Corrupt { .. }) && err.to_string().contains(STAGES_FILE),
+        "{err}"
+    );
 }

@@ -23,6 +23,7 @@
 mod adam;
 mod block_ops;
 mod cholesky;
+mod directory;
 mod error;
 mod family;
 mod fitted;
@@ -38,6 +39,7 @@ mod stats;
 
 pub use adam::Adam;
 pub use block_ops::{add_transposed, margins, validate};
+pub use directory::{ModelDirError, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
 pub use error::ModelError;
 pub use family::Family;
 pub use fitted::{GlmModel, LinearModel};

@@ -102,6 +102,26 @@ impl Http {
         self.parse(path, response)
     }
 
+    /// PATCHes JSON to `path` and parses the JSON answer (idempotent updates).
+    pub(crate) fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, TrackingError> {
+        let json = serde_json::to_vec(body).map_err(|e| TrackingError::Decode {
+            url: self.url(path),
+            message: format!("cannot encode request: {e}"),
+        })?;
+        let response = self.send(
+            Method::PATCH,
+            path,
+            &[],
+            Payload::Json(json),
+            CallKind::Idempotent,
+        )?;
+        self.parse(path, response)
+    }
+
     /// GETs `path` with a query string and parses the JSON answer.
     pub(crate) fn get<T: DeserializeOwned>(
         &self,

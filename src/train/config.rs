@@ -63,6 +63,8 @@ pub struct TrainConfig {
     pub model_out: Option<PathBuf>,
     /// Where to write the summary JSON (it is always printed on stdout too).
     pub summary: Option<PathBuf>,
+    /// `distml tune`'s search axes, written as `--grid` is (`"reg=0,0.01,0.1"`); train ignores them.
+    pub grid: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -88,6 +90,7 @@ impl Default for TrainConfig {
             run_name: None,
             model_out: None,
             summary: None,
+            grid: Vec::new(),
         }
     }
 }

@@ -2,13 +2,20 @@
 //! the training job (`distml train`) built on them.
 
 pub mod config;
+mod error;
+mod evaluate;
 mod features;
+pub mod job;
 pub mod local;
 mod reduce;
+pub mod split;
 mod summary;
 
 pub use config::{ConfigError, Preset, TrainConfig};
+pub use error::JobError;
+pub use evaluate::evaluate_blocks;
 pub use features::pipeline_spec;
+pub use job::{run_train, JobProgress, JobSummary, PhaseSeconds, TrainOutcome};
 pub use local::fit_local;
 pub use reduce::tree_reduce;
 pub use summary::TrainSummary;

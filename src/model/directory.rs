@@ -1,0 +1,179 @@
+//! The model directory `distml train --model-out DIR` writes and `predict`/`evaluate` read:
+//!
+//! ```text
+//! DIR/metadata.json   format version, distml version, task, label, feature names, the job's
+//!                     settings, the training summary and the final metrics
+//! DIR/model.json      the fitted LinearModel (coefficients, intercept, family, params)
+//! DIR/pipeline/       the fitted feature pipeline (FittedPipeline::save)
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::feature::{FeatureError, FittedPipeline};
+
+use super::LinearModel;
+
+/// Version of the directory layout; a newer one is refused with a clear error.
+pub const MODEL_FORMAT_VERSION: u32 = 1;
+
+const METADATA_FILE: &str = "metadata.json";
+const MODEL_FILE: &str = "model.json";
+const PIPELINE_DIR: &str = "pipeline";
+
+/// What a model directory says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetadata {
+    /// Layout version ([`MODEL_FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// The distml version that wrote it.
+    pub distml_version: String,
+    /// When it was written (RFC 3339, UTC).
+    pub created: String,
+    /// `regression` or `classification`.
+    pub task: String,
+    /// The label column.
+    pub label: String,
+    /// Feature names in coefficient order.
+    pub features: Vec<String>,
+    /// The job's settings (the `TrainConfig`).
+    pub config: serde_json::Value,
+    /// The training summary (solver, iterations, loss history).
+    pub training: serde_json::Value,
+    /// Final metrics (validation metrics unprefixed, training ones prefixed `training_`).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// A saved model: metadata, the fitted pipeline and the fitted learner.
+#[derive(Debug, Clone)]
+pub struct ModelDirectory {
+    /// Self-description.
+    pub metadata: ModelMetadata,
+    /// Raw rows → features.
+    pub pipeline: FittedPipeline,
+    /// Features → predictions.
+    pub model: LinearModel,
+}
+
+/// A model directory that cannot be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelDirError {
+    /// The directory or one of its files cannot be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not what distml wrote.
+    #[error("{}: not a distml model file ({message})", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Written by a newer distml.
+    #[error("{}: model format version {found} is newer than this distml supports ({MODEL_FORMAT_VERSION}); upgrade distml", path.display())]
+    UnsupportedVersion {
+        /// The metadata file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// The fitted pipeline cannot be saved or loaded.
+    #[error(transparent)]
+    Pipeline(#[from] FeatureError),
+}
+
+impl ModelDirError {
+    /// Whether the user pointed at a bad directory (exit code 2) rather than an internal fault.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            ModelDirError::Pipeline(e) => e.is_user_error(),
+            _ => true,
+        }
+    }
+}
+
+impl ModelDirectory {
+    /// Writes the directory (creating it; existing files are replaced).
+    pub fn save(&self, dir: &Path) -> Result<(), ModelDirError> {
+        let io = |path: &Path, source| ModelDirError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        write_json(&dir.join(METADATA_FILE), &self.metadata)?;
+        write_json(&dir.join(MODEL_FILE), &self.model)?;
+        self.pipeline.save(dir.join(PIPELINE_DIR))?;
+        Ok(())
+    }
+
+    /// Reads a directory written by [`save`](Self::save).
+    pub fn load(dir: &Path) -> Result<Self, ModelDirError> {
+        let meta_path = dir.join(METADATA_FILE);
+        if !meta_path.exists() {
+            return Err(ModelDirError::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a distml model directory (no metadata.json); train with --model-out DIR",
+                ),
+            });
+        }
+        let version: serde_json::Value = read_json(&meta_path)?;
+        let found = version["format_version"].as_u64().unwrap_or(0) as u32;
+        if found > MODEL_FORMAT_VERSION {
+            return Err(ModelDirError::UnsupportedVersion {
+                path: meta_path,
+                found,
+            });
+        }
+        let metadata: ModelMetadata = read_json(&meta_path)?;
+        let model: LinearModel = read_json(&dir.join(MODEL_FILE))?;
+        let pipeline = FittedPipeline::load(dir.join(PIPELINE_DIR))?;
+        if pipeline.layout().width() != model.coefficients.len() {
+            return Err(ModelDirError::Corrupt {
+                path: dir.join(MODEL_FILE),
+                message: format!(
+                    "{} coefficients for {} pipeline features",
+                    model.coefficients.len(),
+                    pipeline.layout().width()
+                ),
+            });
+        }
+        Ok(ModelDirectory {
+            metadata,
+            pipeline,
+            model,
+        })
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ModelDirError> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| ModelDirError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, text).map_err(|source| ModelDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelDirError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| ModelDirError::Corrupt {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,374 @@
+//! `distml tune` end to end: the real binary on a generated taxi month, in a temp cwd so the
+//! local run store lands there; read back from the run store and, with MLFLOW_TRACKING_URI,
+//! from a real MLflow server.
+
+mod common;
+mod tracking_support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use arrow_array::RecordBatch;
+use distml::data::{DataSource, ReadOptions};
+use distml::train::split::{take_parts, RowSplit};
+use distml::train::{evaluate_blocks, fit_local, pipeline_spec, TrainConfig};
+use serde_json::Value;
+
+const ROWS: usize = 30_000;
+
+fn tune(dir: &Path, args: &[&str], mlflow: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_distml"));
+    cmd.arg("tune").args(args).current_dir(dir);
+    match mlflow {
+        Some(uri) => cmd
+            .env("MLFLOW_TRACKING_URI", uri)
+            .env("MLFLOW_EXPERIMENT_NAME", "distml-tune-tests"),
+        None => cmd.env_remove("MLFLOW_TRACKING_URI"),
+    };
+    cmd.output().expect("the distml binary runs")
+}
+
+fn month(dir: &Path) -> String {
+    common::generate_taxi(dir, "taxi.parquet", ROWS, &["--seed", "7"])
+        .display()
+        .to_string()
+}
+
+fn names(summary: &Value) -> Vec<String> {
+    summary["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn show(dir: &Path, run_id: &str) -> Value {
+    common::json_result(&common::distml_in(&["runs", "show", run_id], dir))
+}
+
+const GRID: [&str; 4] = ["--grid", "reg=0,0.01,0.1", "--grid", "elastic-net=0,0.5"];
+
+#[test]
+fn a_3x2_grid_with_3_folds_gives_6_trials_and_the_true_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let mut args = vec!["--data", &data, "--partitions", "4", "--folds", "3"];
+    args.extend(GRID);
+    args.extend(["--model-out", "best", "--summary", "summary.json"]);
+    let out = tune(tmp.path(), &args, None);
+    let s = common::json_result(&out);
+    assert_eq!(
+        names(&s),
+        [
+            "reg=0 en=0",
+            "reg=0 en=0.5",
+            "reg=0.01 en=0",
+            "reg=0.01 en=0.5",
+            "reg=0.1 en=0",
+            "reg=0.1 en=0.5"
+        ]
+    );
+    let trials = s["trials"].as_array().unwrap();
+    let expected = [
+        (0.0, 0.0),
+        (0.0, 0.5),
+        (0.01, 0.0),
+        (0.01, 0.5),
+        (0.1, 0.0),
+        (0.1, 0.5),
+    ];
+    for (t, (reg, en)) in trials.iter().zip(expected) {
+        assert_eq!(t["params"]["reg"].as_f64(), Some(reg));
+        assert_eq!(t["params"]["elastic-net"].as_f64(), Some(en));
+        assert_eq!(t["status"], "FINISHED");
+        assert_eq!(t["fold_scores"].as_array().unwrap().len(), 3);
+    }
+    let min = trials
+        .iter()
+        .map(|t| t["metric"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(s["best"]["metric"].as_f64(), Some(min));
+    let best = &trials[s["best"]["index"].as_u64().unwrap() as usize];
+    assert_eq!(best["metric"].as_f64(), Some(min));
+    assert_eq!(s["job"], "tune");
+    assert_eq!(s["folds"], 3);
+    assert!(s["rmse"].as_f64().is_some());
+    assert!(tmp.path().join("best/model.json").exists() || tmp.path().join("best").is_dir());
+    assert!(tmp.path().join("summary.json").exists());
+
+    // The CV metric of `reg=0.01 en=0` equals a hand-computed 3-fold on the same folds.
+    let config = TrainConfig {
+        data: vec![data.clone().into()],
+        partitions: Some(4),
+        reg: Some(0.01),
+        elastic_net: Some(0.0),
+        ..Default::default()
+    };
+    let options = ReadOptions {
+        partitions: Some(4),
+        ..Default::default()
+    };
+    // By hand: the same fold assignment of raw rows, one pipeline fitted in memory per fold
+    // on the other folds' rows only, then fit and score.
+    let source = DataSource::open(&config.data, &options).unwrap();
+    let spec = pipeline_spec(&config, &source).unwrap();
+    let inputs = spec.input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
+    let raw: Vec<RecordBatch> = source
+        .partitions()
+        .iter()
+        .map(|p| source.read(p, &projection).unwrap())
+        .collect();
+    let split = RowSplit::KFold { k: 3, seed: 42 };
+    let params = config.learner_params().unwrap();
+    let by_hand: Vec<f64> = (0..3u8)
+        .map(|f| {
+            let (mut fit, mut held) = (Vec::new(), Vec::new());
+            for (i, batch) in raw.iter().enumerate() {
+                let parts = split.assign(i, batch.num_rows(), None);
+                fit.push(take_parts(batch, &parts, |x| x != f).unwrap());
+                held.push(take_parts(batch, &parts, |x| x == f).unwrap());
+            }
+            let pipeline = spec.fit_batches(&fit).unwrap();
+            let blocks = |bs: &[RecordBatch]| {
+                bs.iter()
+                    .map(|b| pipeline.transform(b).unwrap())
+                    .collect::<Vec<_>>()
+            };
+            let (model, _) = fit_local(&params, &blocks(&fit), pipeline.layout()).unwrap();
+            evaluate_blocks(&model, &blocks(&held))["rmse"]
+        })
+        .collect();
+    let mean = by_hand.iter().sum::<f64>() / 3.0;
+    let reported = trials[2]["metric"].as_f64().unwrap();
+    assert!(
+        (mean - reported).abs() <= 1e-9 * mean,
+        "hand {mean} vs tune {reported}"
+    );
+
+    // Everything reads back from the local run store: parent FINISHED, children nested.
+    let parent_id = s["run_id"].as_str().unwrap();
+    let parent = show(tmp.path(), parent_id);
+    assert_eq!(parent["status"], "FINISHED");
+    assert_eq!(
+        parent["params"]["best_reg"].as_str().map(str::to_string),
+        Some(best["params"]["reg"].as_f64().unwrap().to_string())
+    );
+    assert!(parent["metrics"]["best_rmse"].is_object());
+    let artifacts = tmp
+        .path()
+        .join("distml-runs")
+        .join(parent_id)
+        .join("artifacts");
+    for file in [
+        "search_results.csv",
+        "best_parameters.json",
+        "best_model/model.json",
+    ] {
+        assert!(
+            artifacts.join(file).exists(),
+            "{file} not in {}",
+            artifacts.display()
+        );
+    }
+    let csv = std::fs::read_to_string(artifacts.join("search_results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 7);
+    for t in trials {
+        let child = show(tmp.path(), t["run_id"].as_str().unwrap());
+        assert_eq!(child["parent_run_id"].as_str(), Some(parent_id));
+        assert_eq!(child["run_name"], t["name"]);
+        assert_eq!(child["status"], "FINISHED");
+        assert!(
+            child["metrics"]["avg_rmse"].is_object() && child["metrics"]["std_rmse"].is_object()
+        );
+    }
+}
+
+#[test]
+fn asha_spends_fewer_iterations_than_the_full_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let mut base = vec![
+        "--data",
+        &data,
+        "--folds",
+        "2",
+        "--solver",
+        "lbfgs",
+        "--max-iter",
+        "30",
+        "--tol",
+        "0",
+    ];
+    base.extend(GRID);
+    let full = common::json_result(&tune(tmp.path(), &base, None));
+    let mut asha_args = base.clone();
+    asha_args.extend(["--scheduler", "asha"]);
+    let asha = common::json_result(&tune(tmp.path(), &asha_args, None));
+    let (f, a) = (
+        full["iterations_total"].as_u64().unwrap(),
+        asha["iterations_total"].as_u64().unwrap(),
+    );
+    eprintln!("iterations: full grid {f}, asha {a}");
+    assert!(a < f, "asha {a} vs full {f}");
+    let statuses: Vec<&str> = asha["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "FINISHED").count(), 2);
+    assert_eq!(statuses.iter().filter(|s| **s == "STOPPED").count(), 4);
+    assert!(asha["best"]["metric"].as_f64().is_some());
+}
+
+#[test]
+fn a_failing_trial_is_recorded_and_the_sweep_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let args = [
+        "--data",
+        &data,
+        "--grid",
+        "reg=0.01",
+        "--grid",
+        "elastic-net=0,2",
+        "--summary",
+        "s.json",
+    ];
+    let s = common::json_result(&tune(tmp.path(), &args, None));
+    let trials = s["trials"].as_array().unwrap();
+    assert_eq!(trials[0]["status"], "FINISHED");
+    assert_eq!(trials[1]["status"], "FAILED");
+    assert!(trials[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("elasticNetParam"));
+    assert_eq!(s["best"]["index"], 0);
+    let child = show(tmp.path(), trials[1]["run_id"].as_str().unwrap());
+    assert_eq!(child["status"], "FAILED");
+    assert_eq!(
+        show(tmp.path(), s["run_id"].as_str().unwrap())["status"],
+        "FINISHED"
+    );
+
+    // --resume skips the finished trial (the failed one is retried).
+    let mut again = args.to_vec();
+    again.push("--resume");
+    let r = common::json_result(&tune(tmp.path(), &again, None));
+    assert_eq!(r["resumed"], 1);
+    assert_eq!(r["trials"][0]["metric"], trials[0]["metric"]);
+}
+
+#[test]
+fn bad_flags_exit_2_naming_the_culprit() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (args, culprit) in [
+        (vec!["--grid", "regularisation=0.1"], "regularisation"),
+        (vec!["--grid", "reg=0,abc"], "abc"),
+        (vec!["--metric", "auc", "--grid", "reg=0"], "--metric"),
+        (vec!["--search", "random:x", "--grid", "reg=0"], "--search"),
+        (vec!["--scheduler", "hyperband"], "--scheduler"),
+    ] {
+        let out = tune(
+            tmp.path(),
+            &[&["--data", "nowhere.parquet"], &args[..]].concat(),
+            None,
+        );
+        let err = common::stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(culprit), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_sweep_reads_back_from_a_real_mlflow_server() {
+    let Some(uri) = tracking_support::server_uri("a_sweep_reads_back_from_a_real_mlflow_server")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let args = [
+        "--data",
+        &data,
+        "--folds",
+        "3",
+        "--grid",
+        "reg=0,0.1",
+        "--grid",
+        "elastic-net=0,2",
+    ];
+    let s = common::json_result(&tune(tmp.path(), &args, Some(&uri)));
+    let config = tracking_support::config(Some(&uri), tmp.path(), 3);
+    let client = distml::tracking::MlflowClient::new(&uri, &config).unwrap();
+    let parent = client.get_run(s["run_id"].as_str().unwrap()).unwrap();
+    assert_eq!(parent.info.status, "FINISHED");
+    let param = |run: &distml::tracking::Run, k: &str| {
+        run.data
+            .params
+            .iter()
+            .find(|p| p.key == k)
+            .map(|p| p.value.clone())
+    };
+    assert!(param(&parent, "best_reg").is_some());
+    assert!(parent.data.metrics.iter().any(|m| m.key == "best_rmse"));
+    let files: Vec<String> = client
+        .list_artifacts(&parent.info.run_id, "")
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert!(
+        files.contains(&"search_results.csv".to_string()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"best_parameters.json".to_string()),
+        "{files:?}"
+    );
+    for t in s["trials"].as_array().unwrap() {
+        let child = client.get_run(t["run_id"].as_str().unwrap()).unwrap();
+        let tag = child
+            .data
+            .tags
+            .iter()
+            .find(|k| k.key == "mlflow.parentRunId")
+            .map(|k| k.value.clone());
+        assert_eq!(tag.as_deref(), Some(parent.info.run_id.as_str()));
+        assert_eq!(child.info.run_name, t["name"].as_str().unwrap());
+        let expected = if t["status"] == "FAILED" {
+            "FAILED"
+        } else {
+            "FINISHED"
+        };
+        assert_eq!(child.info.status, expected);
+        if expected == "FINISHED" {
+            assert!(child.data.metrics.iter().any(|m| m.key == "avg_rmse"));
+            assert_eq!(
+                param(&child, "reg"),
+                Some(t["params"]["reg"].as_f64().unwrap().to_string())
+            );
+        }
+    }
+}
+
+#[test]
+fn a_job_file_grid_is_used_and_flags_override_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let job = format!("data = [\"{data}\"]\nmodel = \"ridge\"\ngrid = [\"reg=0.001,0.1\"]\n");
+    std::fs::write(tmp.path().join("job.toml"), job).unwrap();
+    let from_file = common::json_result(&tune(tmp.path(), &["--config", "job.toml"], None));
+    assert_eq!(names(&from_file), ["reg=0.001", "reg=0.1"]);
+    let parent = show(tmp.path(), from_file["run_id"].as_str().unwrap());
+    assert_eq!(parent["params"]["tune.grid.reg"], "0.001,0.1");
+    let from_flags = common::json_result(&tune(
+        tmp.path(),
+        &["--config", "job.toml", "--grid", "reg=1"],
+        None,
+    ));
+    assert_eq!(names(&from_flags), ["reg=1"]);
+}
