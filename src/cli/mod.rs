@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod cluster_args;
 mod describe;
 mod evaluate;
 mod exit;
@@ -30,7 +31,7 @@ enum Command {
     /// Print a per-column summary (count, nulls, mean, std, min, max) as JSON.
     Describe(describe::DescribeArgs),
     /// Train a model (default: the taxi duration job on a generated month); summary JSON last.
-    Train(Box<train::TrainArgs>),
+    Train(Box<train::TrainCommand>),
     /// Sweep hyperparameters (grid/random, k-fold CV, ASHA), trials as nested MLflow runs.
     Tune(Box<tune::TuneArgs>),
     /// Score files with a saved model; writes the key columns plus `prediction` (Parquet/CSV).
