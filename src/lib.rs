@@ -15,10 +15,12 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod cluster;
 pub mod data;
 pub mod eval;
 pub mod feature;
 pub mod model;
+pub mod ps;
 pub mod tracking;
 pub mod train;
 pub mod tuning;

@@ -1,14 +1,17 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
+mod cluster_args;
 mod describe;
 mod evaluate;
 mod exit;
 mod generate;
 mod predict;
 mod progress;
+mod ps;
 mod runs;
 mod train;
 mod tune;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -28,7 +31,7 @@ enum Command {
     /// Print a per-column summary (count, nulls, mean, std, min, max) as JSON.
     Describe(describe::DescribeArgs),
     /// Train a model (default: the taxi duration job on a generated month); summary JSON last.
-    Train(Box<train::TrainArgs>),
+    Train(Box<train::TrainCommand>),
     /// Sweep hyperparameters (grid/random, k-fold CV, ASHA), trials as nested MLflow runs.
     Tune(Box<tune::TuneArgs>),
     /// Score files with a saved model; writes the key columns plus `prediction` (Parquet/CSV).
@@ -37,6 +40,10 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// The local run store: list, show, and sync runs into an MLflow server.
     Runs(runs::RunsCommand),
+    /// A worker process of a distributed job (reads DISTML_COORDINATOR, DISTML_CLUSTER_TOKEN…).
+    Worker(worker::WorkerArgs),
+    /// A parameter-server shard process of a distributed job.
+    Ps(ps::PsArgs),
 }
 
 /// Parses arguments, runs the command and maps errors to exit codes (2: bad input, 1: other).
@@ -51,6 +58,8 @@ pub(crate) fn run() -> std::process::ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Runs(cmd) => runs::run(cmd),
+        Command::Worker(args) => worker::run(args),
+        Command::Ps(args) => ps::run(args),
     };
     exit::report(result)
 }

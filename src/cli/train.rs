@@ -10,9 +10,18 @@ use distml::model::LinearModel;
 use distml::model::{ModelKind, Solver};
 use distml::tracking::wire::KeyValue;
 use distml::tracking::{MlflowClient, NewLoggedModel, RunSpec, Status, Tracker, TrackingOverrides};
-use distml::train::{run_train, JobSummary, Preset, TrainConfig};
+use distml::train::{run_train_on, JobSummary, Preset, TrainConfig};
 
 use super::progress::JobBars;
+
+/// `distml train`: the job flags plus the distributed ones.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct TrainCommand {
+    #[command(flatten)]
+    job: TrainArgs,
+    #[command(flatten)]
+    cluster: super::cluster_args::ClusterArgs,
+}
 
 /// Flags shared by `train` and `tune`: data, features, learner, tracking, outputs.
 #[derive(Debug, Clone, Args)]
@@ -174,7 +183,9 @@ pub(crate) fn default_data(
     Ok(Some(dir))
 }
 
-pub(crate) fn run(args: TrainArgs) -> anyhow::Result<()> {
+pub(crate) fn run(command: TrainCommand) -> anyhow::Result<()> {
+    let args = command.job;
+    let cluster = command.cluster.options()?;
     let mut config = args.to_config()?;
     config.learner_params()?; // bad params fail before data is generated or a run is created
     let _generated = default_data(&mut config, args.generated_rows())?;
@@ -189,7 +200,7 @@ pub(crate) fn run(args: TrainArgs) -> anyhow::Result<()> {
         ..Default::default()
     })?;
     let bars = JobBars::default();
-    let outcome = match run_train(&config, &bars, Some(&run)) {
+    let outcome = match run_train_on(&config, cluster.as_ref(), &bars, Some(&run)) {
         Ok(outcome) => outcome,
         Err(error) => {
             let report = run.finish(Status::Failed {

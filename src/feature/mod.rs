@@ -56,7 +56,7 @@ pub use max_abs_scaler::{MaxAbsScaler, MaxAbsScalerModel};
 pub use min_max_scaler::{Extremes, ExtremesSummary, MinMaxScaler, MinMaxScalerModel};
 pub use one_hot::{EncodedColumn, OneHotEncoder, OneHotEncoderModel, OneHotSummary};
 pub use persist::{FORMAT_VERSION, PIPELINE_FILE, STAGES_FILE};
-pub use pipeline::{FitStats, FittedPipeline, PipelineSpec, Transformed};
+pub use pipeline::{FitPass, FitStats, FittedPipeline, PassSummaries, PipelineSpec, Transformed};
 pub use quantile_discretizer::{QuantileDiscretizer, QuantileDiscretizerModel, SketchSummary};
 pub use sketch::QuantileSketch;
 pub use stage::{FittedStage, StageParams};

@@ -44,6 +44,16 @@ pub(crate) struct SavedStages {
     pub(crate) layout: FeatureLayout,
 }
 
+/// A whole fitted pipeline in one JSON document, for sending it to worker processes.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    input_schema: Schema,
+    stages: Vec<FittedStage>,
+    assembler: VectorAssembler,
+    fit_stats: FitStats,
+    layout: FeatureLayout,
+}
+
 #[derive(Deserialize)]
 struct Header {
     format: Option<String>,
@@ -51,6 +61,37 @@ struct Header {
 }
 
 impl FittedPipeline {
+    /// The pipeline as one JSON document (floats exact), to send it to worker processes.
+    pub fn to_json(&self) -> Result<Vec<u8>, FeatureError> {
+        let wire = Wire {
+            input_schema: self.schema().as_ref().clone(),
+            stages: self.stages.clone(),
+            assembler: self.assembler.clone(),
+            fit_stats: self.stats.clone(),
+            layout: self.layout().clone(),
+        };
+        serde_json::to_vec(&wire).map_err(|e| FeatureError::internal("Pipeline", e))
+    }
+
+    /// Reads a pipeline from [`FittedPipeline::to_json`]'s document.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, FeatureError> {
+        let corrupt = |message: String| FeatureError::Internal {
+            stage: "Pipeline".into(),
+            message: format!("pipeline sent by the coordinator: {message}"),
+        };
+        let wire: Wire = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        let fitted = FittedPipeline::new(
+            Arc::new(wire.input_schema),
+            wire.stages,
+            wire.assembler,
+            wire.fit_stats,
+        )?;
+        if fitted.layout() != &wire.layout {
+            return Err(corrupt("the stages do not produce the sent layout".into()));
+        }
+        Ok(fitted)
+    }
+
     /// Saves to `dir` (created if needed) as `pipeline.json`.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<(), FeatureError> {
         let dir = dir.as_ref();

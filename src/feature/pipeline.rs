@@ -38,9 +38,28 @@ pub struct FitStats {
     pub passes: usize,
 }
 
-/// One fitting pass: summaries of `group` after `prefix`, merged over every partition.
-type Pass<'a> =
-    dyn Fn(&[FittedStage], &[&dyn ErasedEstimator]) -> Result<PassResult, FeatureError> + 'a;
+/// One fitting pass: summaries of the stages at indices `group` after `prefix`, merged over
+/// every partition.
+type Pass<'a> = dyn Fn(&[FittedStage], &[usize]) -> Result<PassResult, FeatureError> + 'a;
+
+/// One pass of a fit spread over processes: the stages already fitted, and the indices (into
+/// [`PipelineSpec::stages`]) of the estimators every partition must summarise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitPass {
+    /// Fitted stages applied before summarising.
+    pub prefix: Vec<FittedStage>,
+    /// Indices of the estimators summarised in this pass.
+    pub group: Vec<usize>,
+}
+
+/// One partition's summaries for one [`FitPass`], serde so a worker can send it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassSummaries {
+    summaries: Vec<serde_json::Value>,
+    rows_read: u64,
+    rows_used: u64,
+    dropped: DropCounts,
+}
 
 /// The merged summaries and row counts of one pass.
 pub(crate) struct PassResult {
@@ -112,15 +131,66 @@ impl PipelineSpec {
         let inputs = self.input_columns();
         let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let projection = source.projection(&names)?;
-        let pass = |prefix: &[FittedStage], group: &[&dyn ErasedEstimator]| {
+        let pass = |prefix: &[FittedStage], group: &[usize]| {
+            let group = self.estimators(group)?;
             let parts = source.map_partitions(
                 &projection,
-                |_, batch| summarize(prefix, group, &batch),
+                |_, batch| summarize(prefix, &group, &batch),
                 progress,
             )?;
             merge_all(parts)
         };
         self.fit_with(projection.schema().clone(), &pass)
+    }
+
+    /// Fits with every pass run elsewhere (worker processes): `run_pass` returns one
+    /// [`PassSummaries`] per partition, in partition order, and they are merged in that order —
+    /// the same order as [`PipelineSpec::fit`], so the fitted pipeline is identical.
+    /// `schema` is the schema of the batches the workers read.
+    pub fn fit_from_passes(
+        &self,
+        schema: SchemaRef,
+        run_pass: &dyn Fn(&FitPass) -> Result<Vec<PassSummaries>, FeatureError>,
+    ) -> Result<FittedPipeline, FeatureError> {
+        self.check()?;
+        let pass = |prefix: &[FittedStage], group: &[usize]| {
+            let estimators = self.estimators(group)?;
+            let request = FitPass {
+                prefix: prefix.to_vec(),
+                group: group.to_vec(),
+            };
+            let parts = run_pass(&request)?
+                .into_iter()
+                .map(|part| part.decode(&estimators))
+                .collect::<Result<Vec<_>, _>>()?;
+            merge_all(parts)
+        };
+        self.fit_with(schema, &pass)
+    }
+
+    /// Summarises one partition for a pass of [`PipelineSpec::fit_from_passes`] (worker side).
+    pub fn summarize_pass(
+        &self,
+        pass: &FitPass,
+        batch: &RecordBatch,
+    ) -> Result<PassSummaries, FeatureError> {
+        let estimators = self.estimators(&pass.group)?;
+        summarize(&pass.prefix, &estimators, batch)?.encode()
+    }
+
+    /// The estimators at `indices`; an index that is not an estimator is an internal error.
+    fn estimators(&self, indices: &[usize]) -> Result<Vec<&dyn ErasedEstimator>, FeatureError> {
+        indices
+            .iter()
+            .map(|&i| {
+                self.stages
+                    .get(i)
+                    .and_then(StageParams::estimator)
+                    .ok_or_else(|| {
+                        FeatureError::internal("Pipeline", format!("stage {i} is not an estimator"))
+                    })
+            })
+            .collect()
     }
 
     /// Fits on the rows of each partition that `select` keeps (e.g. every fold but the
@@ -135,10 +205,11 @@ impl PipelineSpec {
         let inputs = self.input_columns();
         let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let projection = source.projection(&names)?;
-        let pass = |prefix: &[FittedStage], group: &[&dyn ErasedEstimator]| {
+        let pass = |prefix: &[FittedStage], group: &[usize]| {
+            let group = self.estimators(group)?;
             let parts = source.map_partitions(
                 &projection,
-                |p, batch| summarize(prefix, group, &select(p, batch)?),
+                |p, batch| summarize(prefix, &group, &select(p, batch)?),
                 progress,
             )?;
             merge_all(parts)
@@ -152,11 +223,12 @@ impl PipelineSpec {
         let first = batches
             .first()
             .ok_or_else(|| FeatureError::param("Pipeline", "data", "no partitions to fit on"))?;
-        let pass = |prefix: &[FittedStage], group: &[&dyn ErasedEstimator]| {
+        let pass = |prefix: &[FittedStage], group: &[usize]| {
+            let group = self.estimators(group)?;
             merge_all(
                 batches
                     .par_iter()
-                    .map(|b| summarize(prefix, group, b))
+                    .map(|b| summarize(prefix, &group, b))
                     .collect::<Result<_, _>>()?,
             )
         };
@@ -166,15 +238,15 @@ impl PipelineSpec {
     fn fit_with(&self, schema: SchemaRef, pass: &Pass<'_>) -> Result<FittedPipeline, FeatureError> {
         let assembler = self.check()?.clone();
         let mut fitted: Vec<FittedStage> = Vec::with_capacity(self.stages.len());
-        let mut pending: Vec<&StageParams> = Vec::new();
+        let mut pending: Vec<usize> = Vec::new();
         let mut stats = FitStats::default();
-        for stage in &self.stages {
-            let reads_pending = pending.iter().any(|p| {
-                let outs = p.outputs();
+        for (index, stage) in self.stages.iter().enumerate() {
+            let reads_pending = pending.iter().any(|&p| {
+                let outs = self.stages[p].outputs();
                 stage.inputs().iter().any(|c| outs.contains(c))
             });
             if stage.estimator().is_none() || reads_pending {
-                flush(&mut fitted, &mut pending, pass, &mut stats)?;
+                flush(&self.stages, &mut fitted, &mut pending, pass, &mut stats)?;
             }
             match (stage.as_fitted(), stage.estimator()) {
                 (Some(done), _) => fitted.push(done),
@@ -182,13 +254,13 @@ impl PipelineSpec {
                     let schema_frame = run(&fitted, Frame::from_batch(&empty(&schema)))?;
                     match est.fit_without_data_boxed(&schema_frame) {
                         Some(model) => fitted.push(model?),
-                        None => pending.push(stage),
+                        None => pending.push(index),
                     }
                 }
-                _ => pending.push(stage),
+                _ => pending.push(index),
             }
         }
-        flush(&mut fitted, &mut pending, pass, &mut stats)?;
+        flush(&self.stages, &mut fitted, &mut pending, pass, &mut stats)?;
         FittedPipeline::new(schema, fitted, assembler, stats)
     }
 }
@@ -204,18 +276,22 @@ fn run(stages: &[FittedStage], mut frame: Frame) -> Result<Frame, FeatureError> 
     Ok(frame)
 }
 
-/// Fits the pending estimators in one pass.
+/// Fits the pending estimators (stage indices) in one pass.
 fn flush(
+    stages: &[StageParams],
     fitted: &mut Vec<FittedStage>,
-    pending: &mut Vec<&StageParams>,
+    pending: &mut Vec<usize>,
     pass: &Pass<'_>,
     stats: &mut FitStats,
 ) -> Result<(), FeatureError> {
     if pending.is_empty() {
         return Ok(());
     }
-    let group: Vec<&dyn ErasedEstimator> = pending.iter().filter_map(|s| s.estimator()).collect();
-    let result = pass(fitted, &group)?;
+    let group: Vec<&dyn ErasedEstimator> = pending
+        .iter()
+        .filter_map(|&i| stages[i].estimator())
+        .collect();
+    let result = pass(fitted, pending)?;
     *stats = FitStats {
         rows_read: result.rows_read,
         rows_used: result.rows_used,
@@ -244,6 +320,42 @@ fn summarize(
         rows_used: frame.rows() as u64,
         dropped: frame.dropped().clone(),
     })
+}
+
+impl PassResult {
+    fn encode(self) -> Result<PassSummaries, FeatureError> {
+        Ok(PassSummaries {
+            summaries: self
+                .summaries
+                .iter()
+                .map(|s| s.to_json())
+                .collect::<Result<_, _>>()?,
+            rows_read: self.rows_read,
+            rows_used: self.rows_used,
+            dropped: self.dropped,
+        })
+    }
+}
+
+impl PassSummaries {
+    fn decode(self, estimators: &[&dyn ErasedEstimator]) -> Result<PassResult, FeatureError> {
+        if self.summaries.len() != estimators.len() {
+            return Err(FeatureError::internal(
+                "Pipeline",
+                "a partition sent summaries for another pass",
+            ));
+        }
+        Ok(PassResult {
+            summaries: estimators
+                .iter()
+                .zip(self.summaries)
+                .map(|(e, s)| e.summary_from_json(s))
+                .collect::<Result<_, _>>()?,
+            rows_read: self.rows_read,
+            rows_used: self.rows_used,
+            dropped: self.dropped,
+        })
+    }
 }
 
 fn merge_all(parts: Vec<PassResult>) -> Result<PassResult, FeatureError> {

@@ -154,6 +154,8 @@ pub(crate) trait ErasedSummary: Send {
     fn merge_boxed(&mut self, other: Box<dyn ErasedSummary>) -> Result<(), FeatureError>;
     /// For downcasting in `finish`.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// The summary as JSON, to cross a process boundary.
+    fn to_json(&self) -> Result<serde_json::Value, FeatureError>;
 }
 
 impl<S: Summary> ErasedSummary for S {
@@ -168,6 +170,10 @@ impl<S: Summary> ErasedSummary for S {
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
     }
+
+    fn to_json(&self) -> Result<serde_json::Value, FeatureError> {
+        serde_json::to_value(self).map_err(|e| FeatureError::internal("Pipeline", e))
+    }
 }
 
 /// An estimator whose summary and model types are hidden behind the enums.
@@ -175,6 +181,11 @@ pub(crate) trait ErasedEstimator: Sync {
     fn summarize_boxed(&self, frame: &Frame) -> Result<Box<dyn ErasedSummary>, FeatureError>;
     fn finish_boxed(&self, summary: Box<dyn ErasedSummary>) -> Result<FittedStage, FeatureError>;
     fn fit_without_data_boxed(&self, schema: &Frame) -> Option<Result<FittedStage, FeatureError>>;
+    /// Reads back a summary written by [`ErasedSummary::to_json`].
+    fn summary_from_json(
+        &self,
+        value: serde_json::Value,
+    ) -> Result<Box<dyn ErasedSummary>, FeatureError>;
 }
 
 impl<E> ErasedEstimator for E
@@ -196,5 +207,15 @@ where
 
     fn fit_without_data_boxed(&self, schema: &Frame) -> Option<Result<FittedStage, FeatureError>> {
         self.fit_without_data(schema).map(|r| r.map(Into::into))
+    }
+
+    fn summary_from_json(
+        &self,
+        value: serde_json::Value,
+    ) -> Result<Box<dyn ErasedSummary>, FeatureError> {
+        let summary: E::Summary = serde_json::from_value(value).map_err(|e| {
+            FeatureError::internal("Pipeline", format!("undecodable partition summary: {e}"))
+        })?;
+        Ok(Box::new(summary))
     }
 }

@@ -29,6 +29,9 @@ pub enum JobError {
     /// The job file.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The distributed fit (workers, shards, rendezvous).
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// Every row was filtered out.
     #[error("{file}: no rows left to {purpose} after the feature pipeline (read {read}; dropped: {dropped})")]
     NoRows {
@@ -69,6 +72,7 @@ impl JobError {
             JobError::Model(e) => e.is_user_error(),
             JobError::ModelDir(e) => e.is_user_error(),
             JobError::Tracking(e) => e.is_user_error(),
+            JobError::Cluster(e) => e.is_user_error(),
             JobError::Config(_) | JobError::NoRows { .. } | JobError::Invalid { .. } => true,
             JobError::Io { .. } => false,
         }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cluster::{fit_distributed, ClusterOptions};
 use crate::data::{type_name, DataSource, ReadOptions};
 use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, Transformed};
 use crate::model::{Family, LinearModel, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
@@ -117,6 +118,17 @@ pub fn run_train(
     progress: &dyn JobProgress,
     run: Option<&RunHandle>,
 ) -> Result<TrainOutcome, JobError> {
+    run_train_on(config, None, progress, run)
+}
+
+/// [`run_train`], fitting with worker and parameter-server processes when `cluster` is given
+/// (the pipeline and the learner are fitted on every `--data` row; validation needs `--valid`).
+pub fn run_train_on(
+    config: &TrainConfig,
+    cluster: Option<&ClusterOptions>,
+    progress: &dyn JobProgress,
+    run: Option<&RunHandle>,
+) -> Result<TrainOutcome, JobError> {
     let started = Instant::now();
     let params = config.learner_params()?;
     if config.data.is_empty() {
@@ -144,8 +156,33 @@ pub fn run_train(
 
     let phase = Instant::now();
     let spec = pipeline_spec(config, &train_source)?;
-    let (pipeline, train, valid_blocks, validation) = match &valid_source {
-        Some(source) => {
+    let fit_started = Instant::now();
+    let distributed = match cluster {
+        Some(options) => Some(fit_distributed(config, options, &|line| {
+            eprintln!("{line}")
+        })?),
+        None => None,
+    };
+    // The workers fit the pipeline and the learner together: count it all as training.
+    let distributed_seconds = fit_started.elapsed().as_secs_f64();
+    let (pipeline, train, valid_blocks, validation) = match (&valid_source, &distributed) {
+        (_, Some(fit)) => {
+            // The workers fitted the pipeline; the coordinator transforms for evaluation only.
+            let pipeline = fit.pipeline.clone();
+            let train = transform(&pipeline, &train_source, "train", progress)?;
+            let (valid, text) = match &valid_source {
+                Some(source) => (
+                    transform(&pipeline, source, "validate", progress)?.blocks,
+                    format!("file: {}", display_paths(&config.valid)),
+                ),
+                None => (
+                    Vec::new(),
+                    "none: a distributed fit trains on every --data row (pass --valid)".into(),
+                ),
+            };
+            (pipeline, train, valid, text)
+        }
+        (Some(source), None) => {
             progress.start("features", train_source.partitions().len() as u64);
             let pipeline = spec
                 .fit(&train_source, &|| progress.advance(1))
@@ -160,7 +197,7 @@ pub fn run_train(
                 format!("file: {}", display_paths(&config.valid)),
             )
         }
-        None => {
+        (None, None) => {
             // The hold-out is cut from the raw rows, so the pipeline never sees them.
             let split = RowSplit::Holdout {
                 fraction: HOLDOUT_FRACTION,
@@ -182,6 +219,10 @@ pub fn run_train(
     };
     let train_blocks = train.blocks;
     seconds.features = phase.elapsed().as_secs_f64();
+    if distributed.is_some() {
+        seconds.features -= distributed_seconds;
+        seconds.train = distributed_seconds;
+    }
     if let Some(run) = run {
         log_inputs(run, &train_source, "training", train.rows_read)?;
         if let Some(source) = &valid_source {
@@ -195,9 +236,15 @@ pub fn run_train(
 
     let phase = Instant::now();
     progress.start("train", 1);
-    let (model, training) = fit_local(&params, &train_blocks, pipeline.layout())?;
+    let (model, training, workers) = match distributed {
+        Some(fit) => (fit.model, fit.summary, fit.workers),
+        None => {
+            let (model, training) = fit_local(&params, &train_blocks, pipeline.layout())?;
+            (model, training, 0)
+        }
+    };
     progress.finish();
-    seconds.train = phase.elapsed().as_secs_f64();
+    seconds.train += phase.elapsed().as_secs_f64();
     if let Some(run) = run {
         for (step, loss) in training.loss_history.iter().enumerate() {
             run.log_metric("training_loss", *loss, step as i64)?;
@@ -231,7 +278,7 @@ pub fn run_train(
         train_metrics,
         iterations: training.iterations,
         solver: training.solver.as_str().into(),
-        workers: 0,
+        workers,
         rows_dropped: train.dropped.0.clone(),
         seconds,
         run_id: run.map(|r| r.run_id().to_string()),

@@ -1,0 +1,152 @@
+//! Checkpoints of a distributed fit: the solver's trajectory so far, written atomically every
+//! K iterations. L-BFGS keeps every evaluated point with its value and gradient, so a resumed
+//! fit replays the same steps without touching the data and ends with the same model; SGD
+//! keeps the parameters after the last finished epoch (its Adam moments restart).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::ClusterError;
+use crate::train::TrainConfig;
+
+const FILE: &str = "checkpoint.json";
+const FORMAT: &str = "distml-cluster-checkpoint-1";
+
+/// One evaluation of the smooth objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Evaluation {
+    pub(crate) u: Vec<f64>,
+    pub(crate) value: f64,
+    pub(crate) grad: Vec<f64>,
+}
+
+/// SGD progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SgdState {
+    /// The next epoch to run.
+    pub(crate) epoch: u64,
+    pub(crate) u: Vec<f64>,
+    pub(crate) history: Vec<f64>,
+}
+
+/// What is saved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Checkpoint {
+    format: String,
+    fingerprint: String,
+    pub(crate) evaluations: Vec<Evaluation>,
+    pub(crate) sgd: Option<SgdState>,
+}
+
+/// Identifies the job a checkpoint belongs to: what changes the trajectory (data, pipeline,
+/// learner, partitions), not where outputs go.
+pub(crate) fn fingerprint(config: &TrainConfig, partitions: usize) -> String {
+    let mut c = config.clone();
+    c.tracking_uri = None;
+    c.experiment = None;
+    c.run_name = None;
+    c.model_out = None;
+    c.summary = None;
+    c.valid.clear();
+    let text = serde_json::to_string(&(c, partitions)).unwrap_or_default();
+    // FNV-1a: stable across builds and platforms (std's hasher is not).
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+impl Checkpoint {
+    pub(crate) fn new(fingerprint: String) -> Self {
+        Checkpoint {
+            format: FORMAT.into(),
+            fingerprint,
+            ..Default::default()
+        }
+    }
+
+    /// The same job's checkpoint with no progress (to refill while replaying this one).
+    pub(crate) fn emptied(&self) -> Self {
+        Checkpoint::new(self.fingerprint.clone())
+    }
+
+    pub(crate) fn path(dir: &Path) -> PathBuf {
+        dir.join(FILE)
+    }
+
+    /// Loads the checkpoint of this job from `dir`; one of another job is refused.
+    pub(crate) fn load(dir: &Path, fingerprint: &str) -> Result<Option<Self>, ClusterError> {
+        let path = Self::path(dir);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ClusterError::Io { path, source }),
+        };
+        let saved: Checkpoint =
+            serde_json::from_slice(&bytes).map_err(|e| ClusterError::Checkpoint {
+                path: path.clone(),
+                message: format!("unreadable: {e}"),
+            })?;
+        if saved.format != FORMAT {
+            return Err(ClusterError::Checkpoint {
+                path,
+                message: format!("format '{}' is not '{FORMAT}'", saved.format),
+            });
+        }
+        if saved.fingerprint != fingerprint {
+            return Err(ClusterError::Checkpoint {
+                path,
+                message: "written by a different job (data, features, learner or partitions \
+                          differ): remove it or point --checkpoint-dir elsewhere"
+                    .into(),
+            });
+        }
+        Ok(Some(saved))
+    }
+
+    /// Writes to `dir` (created if needed) via a temporary file and a rename, so a crash never
+    /// leaves a torn checkpoint.
+    pub(crate) fn save(&self, dir: &Path) -> Result<(), ClusterError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ClusterError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let path = Self::path(dir);
+        let tmp = dir.join(format!("{FILE}.tmp"));
+        let text = serde_json::to_vec(self).map_err(|e| ClusterError::Checkpoint {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::write(&tmp, text).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_loads_and_refuses_another_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TrainConfig::default();
+        let fp = fingerprint(&config, 4);
+        assert_ne!(fp, fingerprint(&config, 5));
+        let mut c = Checkpoint::new(fp.clone());
+        c.evaluations.push(Evaluation {
+            u: vec![0.1, -2.0],
+            value: 1.5,
+            grad: vec![3.0, 0.25],
+        });
+        c.save(dir.path()).unwrap();
+        assert_eq!(Checkpoint::load(dir.path(), &fp).unwrap(), Some(c));
+        let err = Checkpoint::load(dir.path(), "other").unwrap_err();
+        assert!(err.is_user_error() && err.to_string().contains("different job"));
+        assert_eq!(
+            Checkpoint::load(&dir.path().join("none"), &fp).unwrap(),
+            None
+        );
+    }
+}

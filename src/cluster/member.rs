@@ -1,0 +1,97 @@
+//! What workers and shards share: connecting to the coordinator, registering, heartbeats.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use super::auth::{AttachToken, Token};
+use super::rendezvous::Rendezvous;
+use super::ClusterError;
+use crate::ps::proto::coordinator_client::CoordinatorClient;
+use crate::ps::proto::{HeartbeatRequest, RegisterRequest, Role};
+use crate::ps::service::MAX_MESSAGE;
+
+/// A client of the coordinator with the token attached.
+pub(crate) type CoordClient = CoordinatorClient<InterceptedService<Channel, AttachToken>>;
+
+/// How long a member keeps retrying to reach a coordinator that is not up yet.
+const CONNECT_FOR: Duration = Duration::from_secs(60);
+
+/// Connects (retrying while the coordinator starts) and registers; returns the client, the
+/// member id and the heartbeat interval.
+pub(crate) async fn join(
+    rv: &Rendezvous,
+    role: Role,
+    address: String,
+) -> Result<(CoordClient, u64, Duration), ClusterError> {
+    let endpoint = Endpoint::from_shared(format!("http://{}", rv.coordinator))
+        .map_err(|e| ClusterError::InvalidOption {
+            option: super::rendezvous::COORDINATOR_ENV,
+            message: format!("'{}': {e}", rv.coordinator),
+        })?
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(5));
+    let deadline = tokio::time::Instant::now() + CONNECT_FOR;
+    let channel = loop {
+        match endpoint.connect().await {
+            Ok(c) => break c,
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                return Err(ClusterError::Rendezvous(format!(
+                    "coordinator {} unreachable: {e}",
+                    rv.coordinator
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let mut client = client(channel, &rv.token);
+    let reply = client
+        .register(RegisterRequest {
+            role: role as i32,
+            rank: rv.rank,
+            address,
+        })
+        .await?
+        .into_inner();
+    Ok((
+        client,
+        reply.member_id,
+        Duration::from_millis(reply.heartbeat_ms.max(50)),
+    ))
+}
+
+fn client(channel: Channel, token: &Token) -> CoordClient {
+    CoordinatorClient::with_interceptor(channel, token.attach())
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE)
+}
+
+/// Sends heartbeats until the coordinator says the job is over or stays unreachable for
+/// `give_up`; then notifies `done` (the member exits, so no process outlives its job).
+pub(crate) fn spawn_heartbeats(
+    mut client: CoordClient,
+    member: u64,
+    every: Duration,
+    give_up: Duration,
+    done: Arc<Notify>,
+) {
+    tokio::spawn(async move {
+        let mut last_ok = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(every).await;
+            match client
+                .heartbeat(HeartbeatRequest { member_id: member })
+                .await
+            {
+                Ok(reply) if reply.get_ref().shutdown => break,
+                Ok(_) => last_ok = tokio::time::Instant::now(),
+                Err(_) if last_ok.elapsed() > give_up => break,
+                Err(_) => {}
+            }
+        }
+        done.notify_one();
+    });
+}

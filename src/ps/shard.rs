@@ -1,0 +1,545 @@
+//! One shard's state, without any networking: phases, idempotent pushes, aggregates in a fixed
+//! order, and the optimizer step.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+
+use super::codec::{self, SliceError};
+use super::keys::key_range;
+use super::proto::Slice;
+use crate::model::Adam;
+use crate::train::tree_reduce;
+
+/// How a phase combines the pushes of a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Sum every partition's contribution; the coordinator pulls the sum.
+    Aggregate,
+    /// Sum, then apply an Adam step to the shard's parameters.
+    Adam,
+}
+
+/// When an optimizer phase lets a pull through and when it steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One step per clock with every partition's gradient; a pull at clock c waits for c steps.
+    Bsp,
+    /// A step per push; a pull at clock c waits until every partition has pushed c − k clocks.
+    Ssp(u32),
+    /// A step per push; pulls never wait.
+    Async,
+}
+
+/// A phase as the coordinator describes it (the whole-job view; the shard takes its range).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseConfig {
+    /// Phase id.
+    pub phase: u64,
+    /// How pushes combine.
+    pub combine: Combine,
+    /// This shard's index.
+    pub shard: usize,
+    /// Shard count.
+    pub shards: usize,
+    /// Length of pushed vectors.
+    pub push_len: usize,
+    /// Length of the parameter vector.
+    pub param_len: usize,
+    /// Partitions contributing to every clock.
+    pub partitions: usize,
+    /// Consistency of an Adam phase.
+    pub mode: Mode,
+    /// Adam: the shard's slice of the initial parameters.
+    pub initial: Vec<f64>,
+    /// Adam: step size.
+    pub learning_rate: f64,
+    /// Adam: the shard's slice of per-key L2 weights (empty: none).
+    pub l2: Vec<f64>,
+    /// Adam: the shard's slice of per-key L1 weights (empty: none).
+    pub l1: Vec<f64>,
+}
+
+/// Why the shard refuses a request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// No such phase (not configured, or configured differently).
+    #[error("unknown phase {0}")]
+    UnknownPhase(u64),
+    /// A request that does not fit the phase (bad partition, wrong kind of pull).
+    #[error("{0}")]
+    Invalid(String),
+    /// Undecodable values.
+    #[error(transparent)]
+    Slice(#[from] SliceError),
+    /// Parameters for a clock already superseded.
+    #[error("parameters for clock {clock} are gone (newest is {newest})")]
+    Stale {
+        /// Requested clock.
+        clock: u64,
+        /// The newest clock held.
+        newest: u64,
+    },
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PushOutcome {
+    /// Contributions counted.
+    pub accepted: u32,
+    /// Contributions of an already-counted (clock, partition), ignored.
+    pub duplicates: u32,
+}
+
+/// A pulled vector: the shard's range of keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pulled {
+    /// First key.
+    pub offset: usize,
+    /// Values for keys `offset..offset + values.len()`.
+    pub values: Vec<f64>,
+    /// Σ of contribution weights (aggregates).
+    pub weight: f64,
+    /// Contributions summed, or optimizer steps applied.
+    pub count: u64,
+}
+
+/// One partition's contribution as the shard holds it.
+#[derive(Debug, Clone)]
+struct Part {
+    weight: f64,
+    values: Vec<f64>,
+}
+
+#[derive(Debug)]
+struct Phase {
+    config: PhaseConfig,
+    push_range: Range<usize>,
+    param_range: Range<usize>,
+    /// Contributions per clock and partition, not yet summed (BTreeMap: partition order).
+    pending: BTreeMap<u64, BTreeMap<u32, Part>>,
+    /// Parameters published by the coordinator, per clock (aggregate phases).
+    published: BTreeMap<u64, Vec<f64>>,
+    /// Adam phases: parameters, optimizer state, steps applied, and what was counted.
+    params: Vec<f64>,
+    adam: Option<Adam>,
+    /// Clocks fully applied (BSP) — every contribution of an earlier clock is a duplicate.
+    applied: u64,
+    /// (clock, partition) already counted by a step-per-push phase.
+    seen: HashSet<(u64, u32)>,
+    /// Clocks pushed per partition (SSP).
+    partition_clocks: Vec<u64>,
+    duplicates: u64,
+}
+
+/// A shard: its phases by id.
+#[derive(Debug, Default)]
+pub struct ShardState {
+    phases: HashMap<u64, Phase>,
+}
+
+impl ShardState {
+    /// An empty shard.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets up (or replaces) a phase.
+    pub fn configure(&mut self, config: PhaseConfig) -> Result<(), ShardError> {
+        if config.shards == 0 || config.shard >= config.shards {
+            return Err(ShardError::Invalid(format!(
+                "shard {} of {}",
+                config.shard, config.shards
+            )));
+        }
+        if config.partitions == 0 {
+            return Err(ShardError::Invalid("a phase needs partitions".into()));
+        }
+        let push_range = key_range(config.push_len, config.shards, config.shard);
+        let param_range = key_range(config.param_len, config.shards, config.shard);
+        let (params, adam) = match config.combine {
+            Combine::Aggregate => (Vec::new(), None),
+            Combine::Adam => {
+                if config.push_len != config.param_len {
+                    return Err(ShardError::Invalid(
+                        "an optimizer phase pushes gradients as long as the parameters".into(),
+                    ));
+                }
+                if config.initial.len() != param_range.len() {
+                    return Err(ShardError::Invalid(format!(
+                        "{} initial values for {} keys",
+                        config.initial.len(),
+                        param_range.len()
+                    )));
+                }
+                for (name, w) in [("l2", &config.l2), ("l1", &config.l1)] {
+                    if !w.is_empty() && w.len() != param_range.len() {
+                        return Err(ShardError::Invalid(format!(
+                            "{} {name} weights for {} keys",
+                            w.len(),
+                            param_range.len()
+                        )));
+                    }
+                }
+                (
+                    config.initial.clone(),
+                    Some(Adam::new(param_range.len(), config.learning_rate)),
+                )
+            }
+        };
+        let partitions = config.partitions;
+        self.phases.insert(
+            config.phase,
+            Phase {
+                config,
+                push_range,
+                param_range,
+                pending: BTreeMap::new(),
+                published: BTreeMap::new(),
+                params,
+                adam,
+                applied: 0,
+                seen: HashSet::new(),
+                partition_clocks: vec![0; partitions],
+                duplicates: 0,
+            },
+        );
+        Ok(())
+    }
+
+    /// Forgets a phase.
+    pub fn retire(&mut self, phase: u64) {
+        self.phases.remove(&phase);
+    }
+
+    fn phase(&mut self, phase: u64) -> Result<&mut Phase, ShardError> {
+        self.phases
+            .get_mut(&phase)
+            .ok_or(ShardError::UnknownPhase(phase))
+    }
+
+    /// Counts each (clock, partition) once: a retried or duplicated push changes nothing.
+    pub fn push(
+        &mut self,
+        phase: u64,
+        clock: u64,
+        contributions: &[(u32, f64, &Slice)],
+    ) -> Result<PushOutcome, ShardError> {
+        let ph = self.phase(phase)?;
+        let mut outcome = PushOutcome::default();
+        // Decode everything first so a malformed push changes nothing.
+        let mut decoded = Vec::with_capacity(contributions.len());
+        for &(partition, weight, slice) in contributions {
+            if partition as usize >= ph.config.partitions {
+                return Err(ShardError::Invalid(format!(
+                    "partition {partition} of a {}-partition job",
+                    ph.config.partitions
+                )));
+            }
+            let values = codec::decode(slice, ph.push_range.start, ph.push_range.len())?;
+            decoded.push((partition, Part { weight, values }));
+        }
+        let step_per_push = ph.config.combine == Combine::Adam && ph.config.mode != Mode::Bsp;
+        let mut fresh: Vec<(u32, Part)> = Vec::new();
+        for (partition, part) in decoded {
+            let duplicate = if step_per_push {
+                !ph.seen.insert((clock, partition))
+            } else {
+                (ph.config.combine == Combine::Adam && clock < ph.applied)
+                    || ph
+                        .pending
+                        .get(&clock)
+                        .is_some_and(|c| c.contains_key(&partition))
+                    || (ph.config.combine == Combine::Aggregate && ph.is_pulled(clock))
+            };
+            if duplicate {
+                outcome.duplicates += 1;
+                ph.duplicates += 1;
+                continue;
+            }
+            outcome.accepted += 1;
+            let pc = &mut ph.partition_clocks[partition as usize];
+            *pc = (*pc).max(clock + 1);
+            if step_per_push {
+                fresh.push((partition, part));
+            } else {
+                ph.pending.entry(clock).or_default().insert(partition, part);
+            }
+        }
+        if step_per_push {
+            fresh.sort_by_key(|(p, _)| *p);
+            let parts: Vec<Part> = fresh.into_iter().map(|(_, p)| p).collect();
+            if let Some(sum) = sum_parts(&parts) {
+                ph.step(&sum);
+            }
+        } else if ph.config.combine == Combine::Adam {
+            ph.apply_complete_clocks();
+        }
+        Ok(outcome)
+    }
+
+    /// The sum over all partitions at `clock`, or `None` while some partition is missing.
+    pub fn aggregate(&mut self, phase: u64, clock: u64) -> Result<Option<Pulled>, ShardError> {
+        let ph = self.phase(phase)?;
+        if ph.config.combine != Combine::Aggregate {
+            return Err(ShardError::Invalid(
+                "an optimizer phase has no aggregate to pull".into(),
+            ));
+        }
+        let complete = ph
+            .pending
+            .get(&clock)
+            .is_some_and(|c| c.len() == ph.config.partitions);
+        if !complete {
+            return Ok(None);
+        }
+        let parts: Vec<Part> = ph.pending[&clock].values().cloned().collect();
+        let sum = sum_parts(&parts).expect("a complete clock has partitions");
+        // Earlier clocks can no longer be asked for: the coordinator moved on.
+        ph.pending = ph.pending.split_off(&clock);
+        Ok(Some(Pulled {
+            offset: ph.push_range.start,
+            values: sum.values,
+            weight: sum.weight,
+            count: parts.len() as u64,
+        }))
+    }
+
+    /// Stores the coordinator's parameters for `clock` (`values` is the shard's range).
+    pub fn publish(&mut self, phase: u64, clock: u64, slice: &Slice) -> Result<(), ShardError> {
+        let ph = self.phase(phase)?;
+        let values = codec::decode(slice, ph.param_range.start, ph.param_range.len())?;
+        ph.published.insert(clock, values);
+        // Keep the two newest clocks: a worker may still be reading the previous one.
+        while ph.published.len() > 2 {
+            ph.published.pop_first();
+        }
+        Ok(())
+    }
+
+    /// The parameters a worker at `clock` may read, or `None` while the consistency model
+    /// makes it wait.
+    pub fn params(&mut self, phase: u64, clock: u64) -> Result<Option<Pulled>, ShardError> {
+        let ph = self.phase(phase)?;
+        let offset = ph.param_range.start;
+        match ph.config.combine {
+            Combine::Aggregate => {
+                if let Some(values) = ph.published.get(&clock) {
+                    return Ok(Some(Pulled {
+                        offset,
+                        values: values.clone(),
+                        weight: 0.0,
+                        count: clock,
+                    }));
+                }
+                match ph.published.last_key_value() {
+                    Some((&newest, _)) if newest > clock => {
+                        Err(ShardError::Stale { clock, newest })
+                    }
+                    _ => Ok(None),
+                }
+            }
+            Combine::Adam => {
+                let ready = match ph.config.mode {
+                    Mode::Bsp => ph.applied >= clock,
+                    Mode::Ssp(k) => {
+                        let slowest = ph.partition_clocks.iter().copied().min().unwrap_or(0);
+                        slowest + u64::from(k) >= clock
+                    }
+                    Mode::Async => true,
+                };
+                Ok(ready.then(|| Pulled {
+                    offset,
+                    values: ph.params.clone(),
+                    weight: 0.0,
+                    count: ph.adam.as_ref().map_or(0, Adam::steps),
+                }))
+            }
+        }
+    }
+
+    /// Duplicates ignored so far in a phase.
+    pub fn duplicates(&self, phase: u64) -> Option<u64> {
+        self.phases.get(&phase).map(|p| p.duplicates)
+    }
+}
+
+impl Phase {
+    /// Whether the aggregate of `clock` was already handed out (later pushes are retries).
+    fn is_pulled(&self, clock: u64) -> bool {
+        self.pending
+            .first_key_value()
+            .is_some_and(|(&first, _)| clock < first)
+    }
+
+    /// BSP: steps once per complete clock, in clock order.
+    fn apply_complete_clocks(&mut self) {
+        loop {
+            let clock = self.applied;
+            let complete = self
+                .pending
+                .get(&clock)
+                .is_some_and(|c| c.len() == self.config.partitions);
+            if !complete {
+                return;
+            }
+            let parts: Vec<Part> = self
+                .pending
+                .remove(&clock)
+                .map(|c| c.into_values().collect())
+                .unwrap_or_default();
+            if let Some(sum) = sum_parts(&parts) {
+                self.step(&sum);
+            }
+            self.applied += 1;
+        }
+    }
+
+    /// One Adam step with the mean gradient of `sum` plus the L2 term.
+    fn step(&mut self, sum: &Part) {
+        if sum.weight <= 0.0 {
+            return;
+        }
+        let Some(adam) = self.adam.as_mut() else {
+            return;
+        };
+        let grad: Vec<f64> = sum
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                g / sum.weight + self.config.l2.get(i).map_or(0.0, |w| w * self.params[i])
+            })
+            .collect();
+        adam.step(&mut self.params, &grad, &self.config.l1);
+    }
+}
+
+/// Sums parts in a fixed balanced tree over their (partition) order, as the local trainer does.
+fn sum_parts(parts: &[Part]) -> Option<Part> {
+    tree_reduce(parts, &Part::clone, &|mut a: Part, b: Part| {
+        a.weight += b.weight;
+        for (x, y) in a.values.iter_mut().zip(&b.values) {
+            *x += y;
+        }
+        a
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ps::codec::{dense, Precision};
+
+    fn config(combine: Combine, mode: Mode, partitions: usize) -> PhaseConfig {
+        PhaseConfig {
+            phase: 1,
+            combine,
+            shard: 1,
+            shards: 2,
+            push_len: 4,
+            param_len: 4,
+            partitions,
+            mode,
+            initial: vec![0.0; 2],
+            learning_rate: 0.1,
+            l2: Vec::new(),
+            l1: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn aggregates_once_per_partition_in_partition_order() {
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Aggregate, Mode::Bsp, 2))
+            .unwrap();
+        let a = dense(2, &[1.0, 2.0], Precision::F64);
+        let b = dense(2, &[10.0, 20.0], Precision::F64);
+        assert_eq!(s.push(1, 0, &[(1, 2.0, &b)]).unwrap().accepted, 1);
+        assert_eq!(s.aggregate(1, 0).unwrap(), None);
+        let dup = s.push(1, 0, &[(1, 2.0, &b), (0, 1.0, &a)]).unwrap();
+        assert_eq!((dup.accepted, dup.duplicates), (1, 1));
+        let sum = s.aggregate(1, 0).unwrap().unwrap();
+        assert_eq!(
+            (sum.offset, sum.values, sum.weight),
+            (2, vec![11.0, 22.0], 3.0)
+        );
+        // A late retry of an aggregated clock is not counted into anything.
+        assert_eq!(s.push(1, 0, &[(0, 1.0, &a)]).unwrap().duplicates, 1);
+        assert_eq!(s.duplicates(1), Some(2));
+    }
+
+    #[test]
+    fn keys_of_another_shard_are_refused() {
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Aggregate, Mode::Bsp, 1))
+            .unwrap();
+        let wrong = dense(0, &[1.0, 2.0], Precision::F64);
+        assert!(matches!(
+            s.push(1, 0, &[(0, 1.0, &wrong)]),
+            Err(ShardError::Slice(_))
+        ));
+        assert!(matches!(
+            s.push(9, 0, &[]),
+            Err(ShardError::UnknownPhase(9))
+        ));
+    }
+
+    #[test]
+    fn bsp_steps_once_per_complete_clock() {
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Adam, Mode::Bsp, 2)).unwrap();
+        let g = dense(2, &[1.0, -1.0], Precision::F64);
+        assert!(s.params(1, 0).unwrap().is_some());
+        s.push(1, 0, &[(0, 1.0, &g)]).unwrap();
+        assert!(s.params(1, 1).unwrap().is_none(), "clock 0 is incomplete");
+        s.push(1, 0, &[(0, 1.0, &g)]).unwrap();
+        assert!(
+            s.params(1, 1).unwrap().is_none(),
+            "a duplicate does not complete it"
+        );
+        s.push(1, 0, &[(1, 1.0, &g)]).unwrap();
+        let p = s.params(1, 1).unwrap().unwrap();
+        assert_eq!(p.count, 1);
+        assert!(p.values[0] < 0.0 && p.values[1] > 0.0);
+        assert_eq!(s.push(1, 0, &[(1, 1.0, &g)]).unwrap().duplicates, 1);
+    }
+
+    #[test]
+    fn ssp_bounds_the_lead_over_the_slowest_partition() {
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Adam, Mode::Ssp(1), 2)).unwrap();
+        let g = dense(2, &[1.0, 1.0], Precision::F64);
+        for clock in 0..2 {
+            s.push(1, clock, &[(0, 1.0, &g)]).unwrap();
+        }
+        assert!(s.params(1, 1).unwrap().is_some());
+        assert!(
+            s.params(1, 2).unwrap().is_none(),
+            "partition 1 has pushed nothing"
+        );
+        s.push(1, 0, &[(1, 1.0, &g)]).unwrap();
+        let p = s.params(1, 2).unwrap().unwrap();
+        assert_eq!(p.count, 3, "a step per push");
+        s.configure(PhaseConfig {
+            mode: Mode::Async,
+            ..config(Combine::Adam, Mode::Async, 2)
+        })
+        .unwrap();
+        assert!(s.params(1, 100).unwrap().is_some());
+    }
+
+    #[test]
+    fn published_params_are_read_by_clock() {
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Aggregate, Mode::Bsp, 1))
+            .unwrap();
+        assert_eq!(s.params(1, 0).unwrap(), None);
+        for clock in 0..3 {
+            s.publish(1, clock, &dense(2, &[clock as f64, 0.0], Precision::F64))
+                .unwrap();
+        }
+        assert_eq!(s.params(1, 2).unwrap().unwrap().values, vec![2.0, 0.0]);
+        assert!(matches!(s.params(1, 0), Err(ShardError::Stale { .. })));
+    }
+}
