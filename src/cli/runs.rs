@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use distml::tracking::{
-    sync_run, MlflowClient, RunView, Spool, TrackingConfig, TrackingError, TrackingOverrides,
+    parents_first, sync_run, MlflowClient, RunView, Spool, TrackingConfig, TrackingError,
+    TrackingOverrides,
 };
 
 use super::exit::UsageError;
@@ -82,7 +83,7 @@ pub(crate) fn run(cmd: RunsCommand) -> anyhow::Result<()> {
                     .map_err(user)?
             };
             let mut outcomes = Vec::new();
-            for id in &ids {
+            for id in &parents_first(&spool, ids) {
                 let outcome = sync_run(&client, &spool, id).map_err(user)?;
                 eprintln!(
                     "synced {} → {} run {} ({} of {} events sent)",

@@ -51,7 +51,7 @@ pub use retry::RetryPolicy;
 pub use run_handle::{FinishReport, RunHandle, Status};
 pub use secret::{Auth, Secret};
 pub use spool::Spool;
-pub use sync::{sync_all, sync_run, SyncOutcome};
+pub use sync::{parents_first, sync_all, sync_run, SyncOutcome};
 pub use tracker::{RunSpec, Tracker};
 pub use view::RunView;
 pub use wire::{Metric, Run, RunStatus};

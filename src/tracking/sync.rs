@@ -34,18 +34,21 @@ pub struct SyncOutcome {
 
 /// Replays every run of the store (parents before children) into the client's server.
 pub fn sync_all(client: &MlflowClient, spool: &Spool) -> Result<Vec<SyncOutcome>, TrackingError> {
-    let ids = spool.list()?;
-    // Parents first: a child synced before its parent would replay the parent on its behalf,
-    // and the parent's own outcome would then report nothing sent.
-    let mut ordered: Vec<(usize, &String)> = Vec::with_capacity(ids.len());
-    for id in &ids {
-        ordered.push((nesting_depth(spool, id, 0), id));
-    }
-    ordered.sort_by_key(|(depth, _)| *depth);
-    ordered
-        .into_iter()
-        .map(|(_, id)| sync_run(client, spool, id))
+    parents_first(spool, spool.list()?)
+        .iter()
+        .map(|id| sync_run(client, spool, id))
         .collect()
+}
+
+/// Orders local run ids so that every parent comes before its children: a child synced first
+/// would replay its parent on its behalf, and the parent's own outcome would report nothing.
+pub fn parents_first(spool: &Spool, ids: Vec<String>) -> Vec<String> {
+    let mut ordered: Vec<(usize, String)> = ids
+        .into_iter()
+        .map(|id| (nesting_depth(spool, &id, 0), id))
+        .collect();
+    ordered.sort_by_key(|(depth, _)| *depth);
+    ordered.into_iter().map(|(_, id)| id).collect()
 }
 
 /// How many local ancestors a run has (0 for a root run or an unreadable journal).
