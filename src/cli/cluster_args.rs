@@ -43,9 +43,13 @@ fn parse_consistency(text: &str) -> Result<Consistency, String> {
 }
 
 impl ClusterArgs {
-    /// The cluster options, or `None` for an in-process fit.
-    pub(crate) fn options(&self) -> anyhow::Result<Option<ClusterOptions>> {
-        let workers = match self.workers {
+    /// The cluster options (with `default_workers` when `--workers` is absent), or `None` for
+    /// an in-process fit.
+    pub(crate) fn options_or(
+        &self,
+        default_workers: Option<usize>,
+    ) -> anyhow::Result<Option<ClusterOptions>> {
+        let workers = match self.workers.or(default_workers) {
             None | Some(0) => {
                 if self.resume || self.checkpoint_dir.is_some() {
                     return Err(UsageError(

@@ -183,10 +183,16 @@ pub(crate) fn default_data(
     Ok(Some(dir))
 }
 
+/// Worker processes of `distml train` without `--data` (the generated demo month).
+const DEMO_WORKERS: usize = 2;
+
 pub(crate) fn run(command: TrainCommand) -> anyhow::Result<()> {
     let args = command.job;
-    let cluster = command.cluster.options()?;
     let mut config = args.to_config()?;
+    // The no-argument demo job shows the whole system: two local worker processes and a
+    // parameter-server shard, unless --workers says otherwise.
+    let demo_workers = config.data.is_empty().then_some(DEMO_WORKERS);
+    let cluster = command.cluster.options_or(demo_workers)?;
     config.learner_params()?; // bad params fail before data is generated or a run is created
     let _generated = default_data(&mut config, args.generated_rows())?;
     let tracker = Tracker::from_env(TrackingOverrides {
