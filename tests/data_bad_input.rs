@@ -2,23 +2,12 @@
 
 mod common;
 
-use common::{distml, stderr};
-
 fn assert_bad_input(args: &[&str], must_mention: &[&str]) {
-    let out = distml(args);
-    let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected exit 2 for {args:?}, stderr:\n{err}"
+    common::assert_bad_input_in(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        args,
+        must_mention,
     );
-    assert!(!err.contains("panicked"), "panic for {args:?}:\n{err}");
-    for needle in must_mention {
-        assert!(
-            err.contains(needle),
-            "stderr for {args:?} lacks '{needle}':\n{err}"
-        );
-    }
 }
 
 #[test]

@@ -4,27 +4,14 @@ mod common;
 
 use std::path::Path;
 
-use common::{distml_in, generate_taxi, json_result, stderr};
+use common::{distml_in, generate_taxi, json_result};
 
 fn run_in(dir: &Path, args: &[&str]) -> std::process::Output {
     distml_in(args, dir)
 }
 
 fn assert_bad_input(dir: &Path, args: &[&str], must_mention: &[&str]) {
-    let out = run_in(dir, args);
-    let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "expected exit 2 for {args:?}, stderr:\n{err}"
-    );
-    assert!(!err.contains("panicked"), "panic for {args:?}:\n{err}");
-    for needle in must_mention {
-        assert!(
-            err.contains(needle),
-            "stderr for {args:?} lacks '{needle}':\n{err}"
-        );
-    }
+    common::assert_bad_input_in(dir, args, must_mention);
 }
 
 #[test]

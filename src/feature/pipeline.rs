@@ -127,20 +127,7 @@ impl PipelineSpec {
         source: &DataSource,
         progress: &(dyn Fn() + Sync),
     ) -> Result<FittedPipeline, FeatureError> {
-        self.check()?;
-        let inputs = self.input_columns();
-        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let projection = source.projection(&names)?;
-        let pass = |prefix: &[FittedStage], group: &[usize]| {
-            let group = self.estimators(group)?;
-            let parts = source.map_partitions(
-                &projection,
-                |_, batch| summarize(prefix, &group, &batch),
-                progress,
-            )?;
-            merge_all(parts)
-        };
-        self.fit_with(projection.schema().clone(), &pass)
+        self.fit_where(source, &|_, batch| Ok(batch), progress)
     }
 
     /// Fits with every pass run elsewhere (worker processes): `run_pass` returns one

@@ -102,6 +102,38 @@ impl ModelDirError {
 }
 
 impl ModelDirectory {
+    /// A directory for a freshly trained model; `config` and `training` are the job's settings
+    /// and the learner's training summary, `metrics` the final ones.
+    pub fn new(
+        pipeline: FittedPipeline,
+        model: LinearModel,
+        config: serde_json::Value,
+        training: serde_json::Value,
+        metrics: BTreeMap<String, f64>,
+    ) -> Self {
+        let task = if model.family == super::Family::Binomial {
+            "classification"
+        } else {
+            "regression"
+        };
+        let metadata = ModelMetadata {
+            format_version: MODEL_FORMAT_VERSION,
+            distml_version: env!("CARGO_PKG_VERSION").into(),
+            created: chrono::Utc::now().to_rfc3339(),
+            task: task.into(),
+            label: pipeline.label_column().to_string(),
+            features: pipeline.layout().names.clone(),
+            config,
+            training,
+            metrics,
+        };
+        ModelDirectory {
+            metadata,
+            pipeline,
+            model,
+        }
+    }
+
     /// Writes the directory (creating it; existing files are replaced).
     pub fn save(&self, dir: &Path) -> Result<(), ModelDirError> {
         let io = |path: &Path, source| ModelDirError::Io {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cluster::{fit_distributed, ClusterOptions};
 use crate::data::{type_name, DataSource, ReadOptions};
 use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, Transformed};
-use crate::model::{Family, LinearModel, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
+use crate::model::{LinearModel, ModelDirectory};
 use crate::tracking::{digest_of, DatasetSpec, RunHandle};
 
 use super::evaluate::evaluate_blocks;
@@ -450,27 +450,13 @@ fn save_model(
             .iter()
             .map(|(k, v)| (format!("training_{k}"), *v)),
     );
-    let metadata = ModelMetadata {
-        format_version: MODEL_FORMAT_VERSION,
-        distml_version: env!("CARGO_PKG_VERSION").into(),
-        created: chrono::Utc::now().to_rfc3339(),
-        task: if model.family == Family::Binomial {
-            "classification"
-        } else {
-            "regression"
-        }
-        .into(),
-        label: pipeline.label_column().to_string(),
-        features: pipeline.layout().names.clone(),
-        config: to_json(config),
-        training: to_json(training),
+    let directory = ModelDirectory::new(
+        pipeline.clone(),
+        model.clone(),
+        to_json(config),
+        to_json(training),
         metrics,
-    };
-    let directory = ModelDirectory {
-        metadata,
-        pipeline: pipeline.clone(),
-        model: model.clone(),
-    };
+    );
     directory.save(dir)?;
     Ok(())
 }

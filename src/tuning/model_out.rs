@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::model::{Family, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
+use crate::model::ModelDirectory;
 use crate::train::{JobError, TrainConfig};
 
 use super::sweep::TuneOutcome;
@@ -35,27 +35,13 @@ pub fn save_best(
             .map(|(k, v)| (format!("training_{k}"), *v)),
     );
     let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
-    let metadata = ModelMetadata {
-        format_version: MODEL_FORMAT_VERSION,
-        distml_version: env!("CARGO_PKG_VERSION").into(),
-        created: chrono::Utc::now().to_rfc3339(),
-        task: if model.family == Family::Binomial {
-            "classification"
-        } else {
-            "regression"
-        }
-        .into(),
-        label: outcome.pipeline.label_column().to_string(),
-        features: outcome.pipeline.layout().names.clone(),
-        config: json(serde_json::to_value(config)),
-        training: json(serde_json::to_value(training)),
+    ModelDirectory::new(
+        outcome.pipeline.clone(),
+        model.clone(),
+        json(serde_json::to_value(config)),
+        json(serde_json::to_value(training)),
         metrics,
-    };
-    ModelDirectory {
-        metadata,
-        pipeline: outcome.pipeline.clone(),
-        model: model.clone(),
-    }
+    )
     .save(dir)?;
     Ok(true)
 }

@@ -75,3 +75,21 @@ pub fn generate_taxi(dir: &Path, name: &str, rows: usize, extra: &[&str]) -> Pat
     json_result(&distml(&args));
     out
 }
+
+/// Asserts that `distml args` (run in `dir`) exits 2 without a panic and names every needle.
+pub fn assert_bad_input_in(dir: &Path, args: &[&str], must_mention: &[&str]) {
+    let out = distml_in(args, dir);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2 for {args:?}, stderr:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "panic for {args:?}:\n{err}");
+    for needle in must_mention {
+        assert!(
+            err.contains(needle),
+            "stderr for {args:?} lacks '{needle}':\n{err}"
+        );
+    }
+}
