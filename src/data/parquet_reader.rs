@@ -13,8 +13,9 @@ use parquet::arrow::ProjectionMask;
 use super::partition::RowGroupSlice;
 use super::DataError;
 
-/// Rows decoded per Arrow batch while reading a partition.
-const BATCH_ROWS: usize = 64 * 1024;
+/// Most rows decoded per Arrow batch; a partition up to this size decodes into one batch,
+/// which spares concatenating (copying) its batches afterwards.
+const MAX_BATCH_ROWS: usize = 1 << 20;
 
 /// Reads a Parquet footer (schema, row groups).
 pub(crate) fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata, DataError> {
@@ -53,7 +54,13 @@ pub(crate) fn read_slices(
         .with_projection(mask)
         .with_row_groups(slices.iter().map(|s| s.row_group).collect())
         .with_row_selection(RowSelection::from(selectors))
-        .with_batch_size(BATCH_ROWS)
+        .with_batch_size(
+            slices
+                .iter()
+                .map(|s| s.rows)
+                .sum::<usize>()
+                .clamp(1, MAX_BATCH_ROWS),
+        )
         .build()
         .map_err(|e| DataError::malformed(path, e.to_string()))?;
     reader

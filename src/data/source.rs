@@ -204,11 +204,13 @@ impl DataSource {
                         message: e.to_string(),
                     })?,
             );
-        let batch = arrow_select::concat::concat_batches(&physical, &batches).map_err(|e| {
-            DataError::Internal {
-                path: file.path.clone(),
-                message: e.to_string(),
-            }
+        let batch = match batches.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => arrow_select::concat::concat_batches(&physical, &batches),
+        }
+        .map_err(|e| DataError::Internal {
+            path: file.path.clone(),
+            message: e.to_string(),
         })?;
         file.plan.conform(
             &file.path,
