@@ -13,7 +13,7 @@ use super::proto::{
     Ack, Contribution as PbContribution, PullKind, PullRequest, PushRequest, SetParamsRequest,
     ShardConfig,
 };
-use super::service::MAX_MESSAGE;
+use super::service::{CONNECTION_WINDOW, MAX_MESSAGE, STREAM_WINDOW};
 use crate::cluster::auth::{AttachToken, Token};
 
 type Client = ParameterServerClient<InterceptedService<Channel, AttachToken>>;
@@ -62,7 +62,11 @@ impl PsClient {
         for address in addresses {
             let endpoint = Endpoint::from_shared(format!("http://{address}"))
                 .map_err(|e| Status::invalid_argument(format!("shard address {address}: {e}")))?
-                .tcp_nodelay(true);
+                .tcp_nodelay(true)
+                // Model slices are tens of MB: HTTP/2's 64 KiB default windows would stall
+                // every message on round trips for flow-control credit.
+                .initial_stream_window_size(Some(STREAM_WINDOW))
+                .initial_connection_window_size(Some(CONNECTION_WINDOW));
             let channel = endpoint
                 .connect()
                 .await

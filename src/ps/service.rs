@@ -21,6 +21,10 @@ use crate::cluster::auth::Token;
 
 /// Largest message accepted or sent (a 10M-float model is 80 MB).
 pub const MAX_MESSAGE: usize = 1 << 30;
+/// HTTP/2 flow-control window per stream (one push or pull).
+pub const STREAM_WINDOW: u32 = 32 << 20;
+/// HTTP/2 flow-control window per connection (all of a peer's concurrent calls).
+pub const CONNECTION_WINDOW: u32 = 64 << 20;
 
 /// The shard service.
 #[derive(Debug, Clone)]
@@ -75,6 +79,8 @@ pub fn serve_shard(listener: TcpListener, token: &Token) -> std::io::Result<Shar
     let signal = stop.clone();
     let task = tokio::spawn(
         tonic::transport::Server::builder()
+            .initial_stream_window_size(Some(STREAM_WINDOW))
+            .initial_connection_window_size(Some(CONNECTION_WINDOW))
             .add_service(InterceptedService::new(server, token.check()))
             .serve_with_incoming_shutdown(incoming, async move { signal.notified().await }),
     );
