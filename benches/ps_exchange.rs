@@ -4,35 +4,21 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use distml::cluster::auth::Token;
 use distml::ps::proto::{Combine, PullKind, ShardConfig};
-use distml::ps::{serve_shard, Contribution, Precision, PsClient};
+use distml::ps::{Contribution, Precision, PsClient};
 
 const SIZES: [usize; 3] = [1_000, 100_000, 10_000_000];
 const SHARDS: usize = 2;
 
 fn exchange(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let token = Token::generate();
-    let (ps, _handles) = rt.block_on(async {
-        let mut addresses = Vec::new();
-        let mut handles = Vec::new();
-        for _ in 0..SHARDS {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let h = serve_shard(listener, &token).unwrap();
-            addresses.push(h.addr.to_string());
-            handles.push(h);
-        }
-        (
-            PsClient::connect(&addresses, &token).await.unwrap(),
-            handles,
-        )
-    });
+    let (addresses, _handles) = support::start_shards(&rt, &token, SHARDS);
+    let ps = rt.block_on(PsClient::connect(&addresses, &token)).unwrap();
     let mut group = c.benchmark_group("ps_exchange");
     group.sample_size(10);
     for (phase, &n) in SIZES.iter().enumerate() {

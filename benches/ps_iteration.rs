@@ -2,32 +2,20 @@
 //! coordinator publishes parameters, every worker pulls them and pushes its partition's
 //! gradient, the coordinator pulls the sum — a 1K-float model, so the cost is the protocol's.
 
+mod support;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use distml::cluster::auth::Token;
 use distml::ps::proto::{Combine, PullKind, ShardConfig};
-use distml::ps::{serve_shard, Contribution, Precision, PsClient};
+use distml::ps::{Contribution, Precision, PsClient};
 
 const SHARDS: usize = 2;
 const MODEL: usize = 1_000;
 
 fn iteration(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let token = Token::generate();
-    let (addresses, _handles) = rt.block_on(async {
-        let mut addresses = Vec::new();
-        let mut handles = Vec::new();
-        for _ in 0..SHARDS {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let h = serve_shard(listener, &token).unwrap();
-            addresses.push(h.addr.to_string());
-            handles.push(h);
-        }
-        (addresses, handles)
-    });
+    let (addresses, _handles) = support::start_shards(&rt, &token, SHARDS);
     let mut group = c.benchmark_group("bsp_iteration");
     for (phase, workers) in [1usize, 2, 4, 8].into_iter().enumerate() {
         let phase = phase as u64 + 1;

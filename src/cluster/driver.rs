@@ -413,6 +413,21 @@ impl Cluster<'_> {
     }
 
     /// Computes a statistic on every partition and pulls the shards' sum.
+    /// A fresh aggregation phase with one round of `statistic` (`len` floats per partition);
+    /// an empty sum (no rows anywhere) is an error.
+    fn one_round(
+        &mut self,
+        statistic: Statistic,
+        len: usize,
+    ) -> Result<(f64, Vec<f64>, Vec<PartOutput>), ClusterError> {
+        let phase = self.aggregate_phase(len, 0)?;
+        let (w, v, outputs) = self.statistic(phase, 0, statistic, len)?;
+        if w <= 0.0 {
+            return Err(ModelError::EmptyData.into());
+        }
+        Ok((w, v, outputs))
+    }
+
     fn statistic(
         &self,
         phase: u64,
@@ -500,12 +515,8 @@ impl Cluster<'_> {
         let (beta, intercept, iterations, history, converged, weight) = match solver {
             Solver::Normal => {
                 let len = vectors::gram_len(p);
-                let phase = self.aggregate_phase(len, 0)?;
-                let (w, v, outputs) = self.statistic(phase, 0, Statistic::Gram, len)?;
+                let (w, v, outputs) = self.one_round(Statistic::Gram, len)?;
                 collect(&outputs);
-                if w <= 0.0 {
-                    return Err(ModelError::EmptyData.into());
-                }
                 let gram = vectors::gram_from_vec(w, &v, p);
                 let s = NormalEquations::new(gram).solve(params)?;
                 self.options.emit(ClusterEvent::Iteration { iteration: 1 });
@@ -520,12 +531,8 @@ impl Cluster<'_> {
             }
             _ => {
                 let len = vectors::stats_len(p);
-                let phase = self.aggregate_phase(len, 0)?;
-                let (w, v, outputs) = self.statistic(phase, 0, Statistic::FeatureStats, len)?;
+                let (w, v, outputs) = self.one_round(Statistic::FeatureStats, len)?;
                 collect(&outputs);
-                if w <= 0.0 {
-                    return Err(ModelError::EmptyData.into());
-                }
                 let stats = vectors::stats_from_vec(w, &v, p);
                 let rows: Vec<usize> = outputs
                     .iter()
