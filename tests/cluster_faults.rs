@@ -102,3 +102,28 @@ fn too_few_workers_stops_with_the_checkpoint_kept_and_resume_finishes_the_same()
         "replayed evaluations are not recomputed"
     );
 }
+
+#[test]
+fn sgd_resumed_from_a_checkpoint_takes_the_uninterrupted_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path(), 20_000);
+    let mut config = config(&data, Solver::Sgd);
+    config.max_iter = 6;
+    let straight = fit_distributed(&config, &options(2, 1), &|_| {}).unwrap();
+
+    let checkpoints = dir.path().join("ckpt");
+    let mut first = killing_at(options(2, 1), 3);
+    first.min_workers = 2;
+    first.checkpoint_dir = Some(checkpoints.clone());
+    first.checkpoint_every = 1;
+    let err = fit_distributed(&config, &first, &|_| {}).unwrap_err();
+    assert!(matches!(err, ClusterError::TooFewWorkers { .. }), "{err}");
+    let mut again = options(2, 1);
+    again.checkpoint_dir = Some(checkpoints);
+    again.resume = true;
+    let resumed = fit_distributed(&config, &again, &|_| {}).unwrap();
+    // Adam's moments come back from the checkpoint: restarting them would change every step.
+    let diff = max_diff(&resumed.model, &straight.model);
+    assert!(diff < 1e-12, "the resumed SGD model differs by {diff}");
+    assert_eq!(resumed.summary.loss_history, straight.summary.loss_history);
+}

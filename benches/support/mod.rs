@@ -3,6 +3,10 @@
 use distml::cluster::auth::Token;
 use distml::ps::{serve_shard, ShardHandle};
 
+/// The allocator of the `distml` binary, whose worker and shard processes these benches stand in for.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A two-thread runtime for clients and shards.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,8 @@
 //! Checkpoints of a distributed fit: the solver's trajectory so far, written atomically every
 //! K iterations. L-BFGS keeps every evaluated point with its value and gradient, so a resumed
 //! fit replays the same steps without touching the data and ends with the same model; SGD
-//! keeps the parameters after the last finished epoch (its Adam moments restart).
+//! keeps the parameters and the shards' Adam moments after the last finished epoch, so a
+//! resumed BSP fit takes the very steps the uninterrupted one would have.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use super::ClusterError;
 use crate::train::TrainConfig;
 
 const FILE: &str = "checkpoint.json";
-const FORMAT: &str = "distml-cluster-checkpoint-1";
+const FORMAT: &str = "distml-cluster-checkpoint-2";
 
 /// One evaluation of the smooth objective.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +29,10 @@ pub(crate) struct SgdState {
     pub(crate) epoch: u64,
     pub(crate) u: Vec<f64>,
     pub(crate) history: Vec<f64>,
+    /// Adam's moment estimates and step count (whole vectors, gathered from the shards).
+    pub(crate) first_moment: Vec<f64>,
+    pub(crate) second_moment: Vec<f64>,
+    pub(crate) steps: u64,
 }
 
 /// What is saved.

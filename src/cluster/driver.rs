@@ -713,8 +713,9 @@ impl Cluster<'_> {
             0.0
         };
         let mut checkpoint = self.load_checkpoint(config)?;
-        let (first_epoch, mut u, mut history) = match checkpoint.sgd.take() {
-            Some(s) => (s.epoch, s.u, s.history),
+        let resumed = checkpoint.sgd.take();
+        let (first_epoch, mut u, mut history) = match &resumed {
+            Some(s) => (s.epoch, s.u.clone(), s.history.clone()),
             None => (
                 0,
                 obj.from_model(&vec![0.0; p], start_intercept),
@@ -753,21 +754,30 @@ impl Cluster<'_> {
                 v[key_range(dim, shards, s)].to_vec()
             }
         };
-        self.rt.block_on(self.ps.configure(|s| ShardConfig {
-            phase,
-            combine: Combine::Adam as i32,
-            shard: s as u32,
-            shards: shards as u32,
-            push_len: dim as u64,
-            param_len: dim as u64,
-            partitions: partitions as u32,
-            consistency: consistency as i32,
-            staleness,
-            workers: Vec::new(),
-            initial: slice(&u, s),
-            learning_rate: params.learning_rate(),
-            l2: slice(&l2, s),
-            l1: slice(&l1, s),
+        self.rt.block_on(self.ps.configure(|s| {
+            ShardConfig {
+                phase,
+                combine: Combine::Adam as i32,
+                shard: s as u32,
+                shards: shards as u32,
+                push_len: dim as u64,
+                param_len: dim as u64,
+                partitions: partitions as u32,
+                consistency: consistency as i32,
+                staleness,
+                workers: Vec::new(),
+                initial: slice(&u, s),
+                learning_rate: params.learning_rate(),
+                l2: slice(&l2, s),
+                l1: slice(&l1, s),
+                first_moment: resumed
+                    .as_ref()
+                    .map_or_else(Vec::new, |r| slice(&r.first_moment, s)),
+                second_moment: resumed
+                    .as_ref()
+                    .map_or_else(Vec::new, |r| slice(&r.second_moment, s)),
+                steps: resumed.as_ref().map_or(0, |r| r.steps),
+            }
         }))?;
         let mut converged = false;
         let mut epochs = first_epoch as usize;
@@ -787,17 +797,13 @@ impl Cluster<'_> {
             } else {
                 0
             };
-            u = self
-                .rt
-                .block_on(self.ps.pull(
-                    phase,
-                    0,
-                    at,
-                    PullKind::Params,
-                    dim,
-                    crate::ps::Precision::F64,
-                ))?
-                .values;
+            let pull = |kind| {
+                self.rt.block_on(
+                    self.ps
+                        .pull(phase, 0, at, kind, dim, crate::ps::Precision::F64),
+                )
+            };
+            u = pull(PullKind::Params)?.values;
             let v = value(&u, self)?;
             let previous = *history
                 .last()
@@ -807,10 +813,14 @@ impl Cluster<'_> {
             self.options
                 .emit(ClusterEvent::Iteration { iteration: epochs });
             if epochs.is_multiple_of(self.options.checkpoint_every) {
+                let first_moment = pull(PullKind::FirstMoment)?;
                 checkpoint.sgd = Some(SgdState {
                     epoch: epoch + 1,
                     u: u.clone(),
                     history: history.clone(),
+                    first_moment: first_moment.values,
+                    second_moment: pull(PullKind::SecondMoment)?.values,
+                    steps: first_moment.count,
                 });
                 self.save(&checkpoint)?;
             }

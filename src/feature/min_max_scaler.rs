@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
-use super::persist_float::{real, reals};
+use super::persist_float::{real, real_pair_opt, reals};
 use super::string_indexer::check_columns;
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
@@ -62,7 +62,7 @@ impl MinMaxScaler {
 
 /// Minimum and maximum of one column (`None` before any value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Extremes(pub Option<(f64, f64)>);
+pub struct Extremes(#[serde(with = "real_pair_opt")] pub Option<(f64, f64)>);
 
 impl Extremes {
     /// Extremes of a slice.

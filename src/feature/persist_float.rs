@@ -43,6 +43,31 @@ pub(crate) mod real_opt {
     }
 }
 
+/// An optional pair of `f64` (a column's extremes).
+pub(crate) mod real_pair_opt {
+    use super::*;
+
+    /// Writes the pair as two texts, or null.
+    pub(crate) fn serialize<S: Serializer>(
+        v: &Option<(f64, f64)>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some((a, b)) => s.serialize_some(&(format!("{a:?}"), format!("{b:?}"))),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads the pair from two texts, or null.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<(f64, f64)>, D::Error> {
+        Option::<(String, String)>::deserialize(d)?
+            .map(|(a, b)| Ok((parse(&a)?, parse(&b)?)))
+            .transpose()
+    }
+}
+
 /// A list of `f64`.
 pub(crate) mod reals {
     use super::*;

@@ -395,3 +395,26 @@ fn large_vocabularies_are_stored_compressed_and_garbage_is_refused() {
         "{err}"
     );
 }
+
+/// Partition summaries travel from workers to the coordinator as JSON; an empty sketch's ±∞
+/// bounds or a column's infinite extremes must come back as they went.
+#[test]
+fn summaries_with_infinities_cross_the_process_boundary() {
+    fn round_trip<S: Summary + PartialEq + std::fmt::Debug>(summary: S) {
+        let value = stage::ErasedSummary::to_json(&summary).unwrap();
+        let back: S = serde_json::from_slice(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(back, summary);
+    }
+    let empty = QuantileSketch::new(0.01);
+    round_trip(SketchSummary(vec![empty.clone()]));
+    round_trip(ImputerSummary(vec![ColumnStats::Median(empty)]));
+    round_trip(ExtremesSummary(vec![
+        Extremes(Some((f64::NEG_INFINITY, f64::INFINITY))),
+        Extremes(None),
+    ]));
+    round_trip(MomentsSummary(vec![Moments {
+        count: 2,
+        mean: f64::INFINITY,
+        m2: f64::NEG_INFINITY,
+    }]));
+}

@@ -11,18 +11,24 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::persist_float::real;
+
 /// Smallest magnitude given its own bucket; smaller values count as zero.
 const MIN_MAGNITUDE: f64 = 1e-300;
 
 /// A DDSketch of one column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantileSketch {
+    #[serde(with = "real")]
     alpha: f64,
     positive: BTreeMap<i32, u64>,
     negative: BTreeMap<i32, u64>,
     zeros: u64,
     count: u64,
+    // An empty sketch's ±∞ must survive JSON on the way from a worker to the coordinator.
+    #[serde(with = "real")]
     min: f64,
+    #[serde(with = "real")]
     max: f64,
 }
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
-use super::persist_float::reals;
+use super::persist_float::{real, reals};
 use super::string_indexer::check_columns;
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
@@ -67,8 +67,10 @@ pub struct Moments {
     /// Non-missing values.
     pub count: u64,
     /// Their mean.
+    #[serde(with = "real")]
     pub mean: f64,
     /// Sum of squared deviations from the mean.
+    #[serde(with = "real")]
     pub m2: f64,
 }
 

@@ -33,9 +33,26 @@ impl Adam {
         }
     }
 
+    /// State carried over from an earlier run (a checkpoint): moments `m` and `v` after `t`
+    /// steps, so the next step is the one the uninterrupted run would have taken.
+    pub fn resume(learning_rate: f64, m: Vec<f64>, v: Vec<f64>, t: u64) -> Self {
+        debug_assert_eq!(m.len(), v.len());
+        Adam {
+            m,
+            v,
+            t,
+            ..Adam::new(0, learning_rate)
+        }
+    }
+
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
         self.t
+    }
+
+    /// The first- and second-moment estimates.
+    pub fn moments(&self) -> (&[f64], &[f64]) {
+        (&self.m, &self.v)
     }
 
     /// Applies one step for gradient `g` to `x`, then soft-thresholds by `lr·l1ᵢ` (pass an
@@ -80,5 +97,28 @@ mod tests {
             (x[0] - 1.0).abs() < 1e-3 && (x[1] + 2.0).abs() < 1e-3,
             "{x:?}"
         );
+    }
+
+    #[test]
+    fn resuming_from_saved_moments_continues_the_same_trajectory() {
+        let grad = |x: &[f64]| vec![2.0 * (x[0] - 1.0), 4.0 * (x[1] + 2.0)];
+        let (mut straight, mut x) = (Adam::new(2, 0.05), vec![5.0, -3.0]);
+        for _ in 0..20 {
+            let g = grad(&x);
+            straight.step(&mut x, &g, &[]);
+        }
+        let (mut first, mut y) = (Adam::new(2, 0.05), vec![5.0, -3.0]);
+        for _ in 0..7 {
+            let g = grad(&y);
+            first.step(&mut y, &g, &[]);
+        }
+        let (m, v) = first.moments();
+        let mut resumed = Adam::resume(0.05, m.to_vec(), v.to_vec(), first.steps());
+        for _ in 7..20 {
+            let g = grad(&y);
+            resumed.step(&mut y, &g, &[]);
+        }
+        assert_eq!(x, y);
+        assert_eq!(resumed.steps(), 20);
     }
 }

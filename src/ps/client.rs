@@ -13,7 +13,7 @@ use super::proto::{
     Ack, Contribution as PbContribution, PullKind, PullRequest, PushRequest, SetParamsRequest,
     ShardConfig,
 };
-use super::service::{CONNECTION_WINDOW, MAX_MESSAGE, STREAM_WINDOW};
+use super::service::{CONNECTION_WINDOW, MAX_FRAME, MAX_MESSAGE, STREAM_WINDOW};
 use crate::cluster::auth::{AttachToken, Token};
 
 type Client = ParameterServerClient<InterceptedService<Channel, AttachToken>>;
@@ -66,7 +66,8 @@ impl PsClient {
                 // Model slices are tens of MB: HTTP/2's 64 KiB default windows would stall
                 // every message on round trips for flow-control credit.
                 .initial_stream_window_size(Some(STREAM_WINDOW))
-                .initial_connection_window_size(Some(CONNECTION_WINDOW));
+                .initial_connection_window_size(Some(CONNECTION_WINDOW))
+                .max_frame_size(MAX_FRAME);
             let channel = endpoint
                 .connect()
                 .await

@@ -16,7 +16,9 @@ use super::proto::{
     Ack, Combine as PbCombine, Consistency as PbConsistency, PullKind, PullReply, PullRequest,
     PushReply, PushRequest, SetParamsRequest, ShardConfig,
 };
-use super::shard::{Combine, Mode, PhaseConfig, Pulled, ShardError, ShardState};
+use super::shard::{
+    AdamResume, Combine, Mode, OptimizerVector, PhaseConfig, Pulled, ShardError, ShardState,
+};
 use crate::cluster::auth::Token;
 
 /// Largest message accepted or sent (a 10M-float model is 80 MB).
@@ -25,6 +27,9 @@ pub const MAX_MESSAGE: usize = 1 << 30;
 pub const STREAM_WINDOW: u32 = 32 << 20;
 /// HTTP/2 flow-control window per connection (all of a peer's concurrent calls).
 pub const CONNECTION_WINDOW: u32 = 64 << 20;
+/// Largest HTTP/2 frame a peer may send us: 1 MiB instead of 16 KiB, so an 80 MB slice is 80
+/// frames rather than 5,000 (each a header, a wake-up and a flow-control update).
+pub const MAX_FRAME: u32 = 1 << 20;
 
 /// The shard service.
 #[derive(Debug, Clone)]
@@ -81,6 +86,7 @@ pub fn serve_shard(listener: TcpListener, token: &Token) -> std::io::Result<Shar
         tonic::transport::Server::builder()
             .initial_stream_window_size(Some(STREAM_WINDOW))
             .initial_connection_window_size(Some(CONNECTION_WINDOW))
+            .max_frame_size(Some(MAX_FRAME))
             .add_service(InterceptedService::new(server, token.check()))
             .serve_with_incoming_shutdown(incoming, async move { signal.notified().await }),
     );
@@ -144,6 +150,11 @@ fn phase_config(c: &ShardConfig) -> Result<PhaseConfig, Status> {
         learning_rate: c.learning_rate,
         l2: c.l2.clone(),
         l1: c.l1.clone(),
+        resume: (!c.first_moment.is_empty()).then(|| AdamResume {
+            first_moment: c.first_moment.clone(),
+            second_moment: c.second_moment.clone(),
+            steps: c.steps,
+        }),
     })
 }
 
@@ -180,11 +191,19 @@ impl ParameterServer for ShardService {
         let pulled = match PullKind::try_from(r.kind) {
             Ok(PullKind::Aggregate) => self.wait_for(|s| s.aggregate(r.phase, r.clock)).await?,
             Ok(PullKind::Params) => self.wait_for(|s| s.params(r.phase, r.clock)).await?,
+            Ok(PullKind::FirstMoment) => {
+                self.wait_for(|s| s.optimizer(r.phase, r.clock, OptimizerVector::FirstMoment))
+                    .await?
+            }
+            Ok(PullKind::SecondMoment) => {
+                self.wait_for(|s| s.optimizer(r.phase, r.clock, OptimizerVector::SecondMoment))
+                    .await?
+            }
             _ => return Err(Status::invalid_argument("unknown pull kind")),
         };
         let precision = Precision::from_proto(r.precision);
         Ok(Response::new(PullReply {
-            values: Some(codec::dense(pulled.offset, &pulled.values, precision)),
+            values: Some(codec::dense_f64s(pulled.offset, pulled.values, precision)),
             weight: pulled.weight,
             count: pulled.count,
         }))

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
-use super::codec::{self, SliceError};
+use super::codec::{self, F64s, SliceError};
 use super::keys::key_range;
 use super::proto::Slice;
 use crate::model::Adam;
@@ -57,6 +57,30 @@ pub struct PhaseConfig {
     pub l2: Vec<f64>,
     /// Adam: the shard's slice of per-key L1 weights (empty: none).
     pub l1: Vec<f64>,
+    /// Adam: state to continue from (a resumed checkpoint) instead of a fresh start.
+    pub resume: Option<AdamResume>,
+}
+
+/// Adam's state for the shard's key range, saved by a checkpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdamResume {
+    /// First-moment estimates.
+    pub first_moment: Vec<f64>,
+    /// Second-moment estimates.
+    pub second_moment: Vec<f64>,
+    /// Steps taken.
+    pub steps: u64,
+}
+
+/// Which of an optimizer phase's vectors to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizerVector {
+    /// The parameters.
+    Params,
+    /// Adam's first-moment estimates.
+    FirstMoment,
+    /// Adam's second-moment estimates.
+    SecondMoment,
 }
 
 /// Why the shard refuses a request.
@@ -97,7 +121,7 @@ pub struct Pulled {
     /// First key.
     pub offset: usize,
     /// Values for keys `offset..offset + values.len()`.
-    pub values: Vec<f64>,
+    pub values: F64s,
     /// Σ of contribution weights (aggregates).
     pub weight: f64,
     /// Contributions summed, or optimizer steps applied.
@@ -108,7 +132,7 @@ pub struct Pulled {
 #[derive(Debug, Clone)]
 struct Part {
     weight: f64,
-    values: Vec<f64>,
+    values: F64s,
 }
 
 #[derive(Debug)]
@@ -119,7 +143,7 @@ struct Phase {
     /// Contributions per clock and partition, not yet summed (BTreeMap: partition order).
     pending: BTreeMap<u64, BTreeMap<u32, Part>>,
     /// Parameters published by the coordinator, per clock (aggregate phases).
-    published: BTreeMap<u64, Vec<f64>>,
+    published: BTreeMap<u64, F64s>,
     /// Adam phases: parameters, optimizer state, steps applied, and what was counted.
     params: Vec<f64>,
     adam: Option<Adam>,
@@ -172,7 +196,17 @@ impl ShardState {
                         param_range.len()
                     )));
                 }
-                for (name, w) in [("l2", &config.l2), ("l1", &config.l1)] {
+                let (m, v) = match &config.resume {
+                    Some(r) => (&r.first_moment[..], &r.second_moment[..]),
+                    None => (&[][..], &[][..]),
+                };
+                let per_key = [
+                    ("l2", &config.l2[..]),
+                    ("l1", &config.l1[..]),
+                    ("first-moment", m),
+                    ("second-moment", v),
+                ];
+                for (name, w) in per_key {
                     if !w.is_empty() && w.len() != param_range.len() {
                         return Err(ShardError::Invalid(format!(
                             "{} {name} weights for {} keys",
@@ -181,10 +215,21 @@ impl ShardState {
                         )));
                     }
                 }
-                (
-                    config.initial.clone(),
-                    Some(Adam::new(param_range.len(), config.learning_rate)),
-                )
+                let adam = match &config.resume {
+                    Some(r) if m.len() == v.len() => Adam::resume(
+                        config.learning_rate,
+                        r.first_moment.clone(),
+                        r.second_moment.clone(),
+                        r.steps,
+                    ),
+                    Some(_) => {
+                        return Err(ShardError::Invalid(
+                            "resumed Adam state needs both moments".into(),
+                        ))
+                    }
+                    None => Adam::new(param_range.len(), config.learning_rate),
+                };
+                (config.initial.clone(), Some(adam))
             }
         };
         let partitions = config.partitions;
@@ -294,7 +339,9 @@ impl ShardState {
             return Ok(None);
         }
         let parts: Vec<Part> = ph.pending[&clock].values().cloned().collect();
-        let sum = sum_parts(&parts).expect("a complete clock has partitions");
+        let Some(sum) = sum_parts(&parts) else {
+            return Ok(None);
+        };
         // Earlier clocks can no longer be asked for: the coordinator moved on.
         ph.pending = ph.pending.split_off(&clock);
         Ok(Some(Pulled {
@@ -339,23 +386,46 @@ impl ShardState {
                     _ => Ok(None),
                 }
             }
-            Combine::Adam => {
-                let ready = match ph.config.mode {
-                    Mode::Bsp => ph.applied >= clock,
-                    Mode::Ssp(k) => {
-                        let slowest = ph.partition_clocks.iter().copied().min().unwrap_or(0);
-                        slowest + u64::from(k) >= clock
-                    }
-                    Mode::Async => true,
-                };
-                Ok(ready.then(|| Pulled {
-                    offset,
-                    values: ph.params.clone(),
-                    weight: 0.0,
-                    count: ph.adam.as_ref().map_or(0, Adam::steps),
-                }))
-            }
+            Combine::Adam => self.optimizer(phase, clock, OptimizerVector::Params),
         }
+    }
+
+    /// A vector of an optimizer phase as a worker at `clock` may read it (parameters) or as a
+    /// checkpoint saves it, or `None` while the consistency model makes it wait.
+    pub fn optimizer(
+        &mut self,
+        phase: u64,
+        clock: u64,
+        which: OptimizerVector,
+    ) -> Result<Option<Pulled>, ShardError> {
+        let ph = self.phase(phase)?;
+        let Some(adam) = ph.adam.as_ref() else {
+            return Err(ShardError::Invalid(
+                "an aggregate phase has no optimizer state".into(),
+            ));
+        };
+        let ready = match ph.config.mode {
+            Mode::Bsp => ph.applied >= clock,
+            Mode::Ssp(k) => {
+                let slowest = ph.partition_clocks.iter().copied().min().unwrap_or(0);
+                slowest + u64::from(k) >= clock
+            }
+            Mode::Async => true,
+        };
+        if !ready {
+            return Ok(None);
+        }
+        let values = match which {
+            OptimizerVector::Params => &ph.params,
+            OptimizerVector::FirstMoment => adam.moments().0,
+            OptimizerVector::SecondMoment => adam.moments().1,
+        };
+        Ok(Some(Pulled {
+            offset: ph.param_range.start,
+            values: F64s::from_vec(values.to_vec()),
+            weight: 0.0,
+            count: adam.steps(),
+        }))
     }
 
     /// Duplicates ignored so far in a phase.
@@ -415,14 +485,41 @@ impl Phase {
     }
 }
 
+/// A partial sum: one part as received, or the sum of several.
+enum PartialSum<'a> {
+    Received(&'a Part),
+    Summed(f64, Vec<f64>),
+}
+
 /// Sums parts in a fixed balanced tree over their (partition) order, as the local trainer does.
+/// A single part is returned as received: no copy.
 fn sum_parts(parts: &[Part]) -> Option<Part> {
-    tree_reduce(parts, &Part::clone, &|mut a: Part, b: Part| {
-        a.weight += b.weight;
-        for (x, y) in a.values.iter_mut().zip(&b.values) {
-            *x += y;
+    if let [only] = parts {
+        return Some(only.clone());
+    }
+    let sum = tree_reduce(parts, &PartialSum::Received, &|a, b| {
+        let (mut weight, mut values) = match a {
+            PartialSum::Received(p) => (p.weight, p.values.to_vec()),
+            PartialSum::Summed(w, v) => (w, v),
+        };
+        match b {
+            PartialSum::Received(p) => {
+                weight += p.weight;
+                p.values.add_to(&mut values);
+            }
+            PartialSum::Summed(w, v) => {
+                weight += w;
+                values.iter_mut().zip(&v).for_each(|(x, y)| *x += y);
+            }
         }
-        a
+        PartialSum::Summed(weight, values)
+    })?;
+    Some(match sum {
+        PartialSum::Received(p) => p.clone(),
+        PartialSum::Summed(weight, values) => Part {
+            weight,
+            values: F64s::from_vec(values),
+        },
     })
 }
 
@@ -445,6 +542,7 @@ mod tests {
             learning_rate: 0.1,
             l2: Vec::new(),
             l1: Vec::new(),
+            resume: None,
         }
     }
 
@@ -462,7 +560,7 @@ mod tests {
         let sum = s.aggregate(1, 0).unwrap().unwrap();
         assert_eq!(
             (sum.offset, sum.values, sum.weight),
-            (2, vec![11.0, 22.0], 3.0)
+            (2, F64s::from_vec(vec![11.0, 22.0]), 3.0)
         );
         // A late retry of an aggregated clock is not counted into anything.
         assert_eq!(s.push(1, 0, &[(0, 1.0, &a)]).unwrap().duplicates, 1);
@@ -501,7 +599,8 @@ mod tests {
         s.push(1, 0, &[(1, 1.0, &g)]).unwrap();
         let p = s.params(1, 1).unwrap().unwrap();
         assert_eq!(p.count, 1);
-        assert!(p.values[0] < 0.0 && p.values[1] > 0.0);
+        let v = p.values.to_vec();
+        assert!(v[0] < 0.0 && v[1] > 0.0);
         assert_eq!(s.push(1, 0, &[(1, 1.0, &g)]).unwrap().duplicates, 1);
     }
 
@@ -530,6 +629,52 @@ mod tests {
     }
 
     #[test]
+    fn a_phase_resumed_from_saved_adam_state_steps_as_the_uninterrupted_one() {
+        let grads: Vec<Slice> = (0..5)
+            .map(|c| dense(2, &[1.0 + c as f64, -0.5 * c as f64], Precision::F64))
+            .collect();
+        let run = |s: &mut ShardState, phase: u64, clocks: std::ops::Range<usize>| {
+            for (clock, g) in clocks.clone().zip(&grads[clocks]) {
+                s.push(phase, clock as u64, &[(0, 1.0, g)]).unwrap();
+            }
+        };
+        let mut s = ShardState::new();
+        s.configure(config(Combine::Adam, Mode::Bsp, 1)).unwrap();
+        run(&mut s, 1, 0..5);
+        let straight = s.params(1, 5).unwrap().unwrap();
+
+        let mut first = ShardState::new();
+        first
+            .configure(config(Combine::Adam, Mode::Bsp, 1))
+            .unwrap();
+        run(&mut first, 1, 0..2);
+        let read = |s: &mut ShardState, which| s.optimizer(1, 2, which).unwrap().unwrap();
+        let params = read(&mut first, OptimizerVector::Params);
+        let m = read(&mut first, OptimizerVector::FirstMoment);
+        let v = read(&mut first, OptimizerVector::SecondMoment);
+        assert_eq!(m.count, 2);
+        let mut resumed = ShardState::new();
+        resumed
+            .configure(PhaseConfig {
+                initial: params.values.to_vec(),
+                resume: Some(AdamResume {
+                    first_moment: m.values.to_vec(),
+                    second_moment: v.values.to_vec(),
+                    steps: m.count,
+                }),
+                ..config(Combine::Adam, Mode::Bsp, 1)
+            })
+            .unwrap();
+        // The resumed phase counts its clocks from 0 again.
+        for (clock, g) in grads[2..].iter().enumerate() {
+            resumed.push(1, clock as u64, &[(0, 1.0, g)]).unwrap();
+        }
+        let after = resumed.params(1, 3).unwrap().unwrap();
+        assert_eq!(after.values, straight.values);
+        assert_eq!(after.count, 5);
+    }
+
+    #[test]
     fn published_params_are_read_by_clock() {
         let mut s = ShardState::new();
         s.configure(config(Combine::Aggregate, Mode::Bsp, 1))
@@ -539,7 +684,10 @@ mod tests {
             s.publish(1, clock, &dense(2, &[clock as f64, 0.0], Precision::F64))
                 .unwrap();
         }
-        assert_eq!(s.params(1, 2).unwrap().unwrap().values, vec![2.0, 0.0]);
+        assert_eq!(
+            s.params(1, 2).unwrap().unwrap().values.to_vec(),
+            vec![2.0, 0.0]
+        );
         assert!(matches!(s.params(1, 0), Err(ShardError::Stale { .. })));
     }
 }

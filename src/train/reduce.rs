@@ -5,11 +5,11 @@ use rayon::join;
 /// Maps every item and merges the results in a fixed balanced tree, in parallel: the
 /// grouping depends only on the number of items, so sums are bit-identical run to run
 /// whatever the thread count or scheduling. Returns `None` for an empty slice.
-pub fn tree_reduce<I, T, M, R>(items: &[I], map: &M, merge: &R) -> Option<T>
+pub fn tree_reduce<'a, I, T, M, R>(items: &'a [I], map: &M, merge: &R) -> Option<T>
 where
     I: Sync,
     T: Send,
-    M: Fn(&I) -> T + Sync,
+    M: Fn(&'a I) -> T + Sync,
     R: Fn(T, T) -> T + Sync,
 {
     match items.len() {
