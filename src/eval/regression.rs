@@ -37,15 +37,23 @@ pub struct RegressionMetrics {
 impl RegressionAccumulator {
     /// Adds labels, predictions and optional weights of one partition.
     pub fn add(&mut self, labels: &[f64], predictions: &[f64], weights: Option<&[f64]>) {
-        for (i, (&y, &p)) in labels.iter().zip(predictions).enumerate() {
-            let w = weights.map_or(1.0, |w| w[i]);
-            let e = y - p;
-            self.label.push(y, w);
-            self.error.push(e, w);
-            self.sum_sq += w * e * e;
-            self.sum_abs += w * e.abs();
-            self.rows += 1;
-        }
+        let n = labels.len().min(predictions.len());
+        let labels = &labels[..n];
+        let weights = weights.map(|w| &w[..n]);
+        let errors: Vec<f64> = labels.iter().zip(predictions).map(|(y, p)| y - p).collect();
+        let (sum_sq, sum_abs) = match weights {
+            None => errors
+                .iter()
+                .fold((0.0, 0.0), |(q, a), e| (q + e * e, a + e.abs())),
+            Some(w) => errors.iter().zip(w).fold((0.0, 0.0), |(q, a), (e, w)| {
+                (q + w * e * e, a + w * e.abs())
+            }),
+        };
+        self.label = self.label.merge(Moments::of(labels, weights));
+        self.error = self.error.merge(Moments::of(&errors, weights));
+        self.sum_sq += sum_sq;
+        self.sum_abs += sum_abs;
+        self.rows += n as u64;
     }
 
     /// Combines two partitions' accumulators.

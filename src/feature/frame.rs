@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_buffer::BooleanBuffer;
 use serde::{Deserialize, Serialize};
 
 use super::FeatureError;
@@ -237,12 +238,13 @@ impl Frame {
 
     /// Keeps the rows where `keep` is true, counting the others under `reason`.
     pub fn retain(&mut self, keep: Vec<bool>, reason: &str) -> Result<(), FeatureError> {
-        let kept = keep.iter().filter(|&&k| k).count();
+        // Packed 64 flags at a time (`From<Vec<bool>>` appends bit by bit).
+        let mask = BooleanArray::new(BooleanBuffer::collect_bool(keep.len(), |i| keep[i]), None);
+        let kept = mask.true_count();
         if kept == self.rows {
             return Ok(());
         }
         self.dropped.add(reason, (self.rows - kept) as u64);
-        let mask = BooleanArray::from(keep);
         for column in &mut self.columns {
             column.data = filter_column(&column.data, &mask, reason)?;
         }

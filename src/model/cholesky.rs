@@ -74,47 +74,71 @@ impl PivotedCholesky {
 
     /// Solves `A·x = b` for a full-rank factorisation.
     pub(crate) fn solve(&self, b: ArrayView1<f64>) -> Array1<f64> {
-        let n = self.dim();
-        debug_assert_eq!(self.rank, n);
+        debug_assert_eq!(self.rank, self.dim());
         let mut y: Vec<f64> = self.perm.iter().map(|&p| b[p]).collect();
-        for i in 0..n {
-            let row = self.l.row(i);
-            let s: f64 = y[i]
-                - row
-                    .iter()
-                    .take(i)
-                    .zip(&y[..i])
-                    .map(|(l, v)| l * v)
-                    .sum::<f64>();
-            y[i] = s / self.l[[i, i]];
-        }
-        for i in (0..n).rev() {
-            let col = self.l.column(i);
-            let s: f64 = y[i]
-                - col
-                    .iter()
-                    .skip(i + 1)
-                    .zip(&y[i + 1..])
-                    .map(|(l, v)| l * v)
-                    .sum::<f64>();
-            y[i] = s / self.l[[i, i]];
-        }
-        let mut x = Array1::zeros(n);
-        for (k, &p) in self.perm.iter().enumerate() {
-            x[p] = y[k];
-        }
-        x
+        self.forward(&mut y);
+        self.backward(&mut y);
+        self.unpermute(&y)
     }
 
-    /// `G = Pᵀ·L[:, ..rank]`, the n × rank factor with `A ≈ G·Gᵀ`, in original row order.
-    pub(crate) fn factor_columns(&self) -> Array2<f64> {
-        let mut g = Array2::zeros((self.dim(), self.rank));
-        for (k, &p) in self.perm.iter().enumerate() {
-            for c in 0..self.rank.min(k + 1) {
-                g[[p, c]] = self.l[[k, c]];
+    /// For a rank-`r` factorisation of a consistent system `A·x = b`: one solution `x₀` and a
+    /// basis `N` (n × (n − r)) of the null space, so the solutions are exactly `x₀ + N·c`.
+    ///
+    /// With `P·A·Pᵀ = [L₁₁; L₂₁]·[L₁₁; L₂₁]ᵀ`, `x₀ = Pᵀ·[(L₁₁L₁₁ᵀ)⁻¹·b₁; 0]` and
+    /// `N = Pᵀ·[−L₁₁⁻ᵀL₂₁ᵀ; I]`: `r` × `r` triangular solves only, which is why the minimum-norm
+    /// solution of a rank-deficient design costs little more than the full-rank one.
+    pub(crate) fn solution_and_null_space(&self, b: ArrayView1<f64>) -> (Array1<f64>, Array2<f64>) {
+        let (n, r) = (self.dim(), self.rank);
+        let mut y: Vec<f64> = self.perm.iter().take(r).map(|&p| b[p]).collect();
+        self.forward(&mut y);
+        self.backward(&mut y);
+        y.resize(n, 0.0);
+        let mut null = Array2::zeros((n, n - r));
+        for t in 0..n - r {
+            let mut w: Vec<f64> = self.l.row(r + t).iter().take(r).copied().collect();
+            self.backward(&mut w);
+            let mut column = vec![0.0; n];
+            for (c, v) in column.iter_mut().zip(&w) {
+                *c = -v;
             }
+            column[r + t] = 1.0;
+            null.column_mut(t).assign(&self.unpermute(&column));
         }
-        g
+        (self.unpermute(&y), null)
+    }
+
+    /// `y ← L⁻¹·y` over the leading `y.len()` pivoted rows.
+    fn forward(&self, y: &mut [f64]) {
+        for i in 0..y.len() {
+            let row = self.l.row(i);
+            let s: f64 = row.iter().take(i).zip(&y[..i]).map(|(l, v)| l * v).sum();
+            y[i] = (y[i] - s) / self.l[[i, i]];
+        }
+    }
+
+    /// `y ← L⁻ᵀ·y` over the leading `y.len()` pivoted rows.
+    fn backward(&self, y: &mut [f64]) {
+        let r = y.len();
+        for i in (0..r).rev() {
+            let col = self.l.column(i);
+            let s: f64 = col
+                .iter()
+                .take(r)
+                .skip(i + 1)
+                .zip(&y[i + 1..])
+                .map(|(l, v)| l * v)
+                .sum();
+            y[i] = (y[i] - s) / self.l[[i, i]];
+        }
+    }
+
+    /// From pivoted to original order.
+    fn unpermute(&self, y: &[f64]) -> Array1<f64> {
+        let mut x = Array1::zeros(self.dim());
+        for (&p, &v) in self.perm.iter().zip(y) {
+            x[p] = v;
+        }
+        x
     }
 }
 
@@ -154,8 +178,6 @@ mod tests {
         assert_eq!(f.rank(), 3);
         let x = f.solve(b.view());
         assert!((a.dot(&x) - &b).iter().all(|d| d.abs() < 1e-12));
-        let g = f.factor_columns();
-        assert!((g.dot(&g.t()) - &a).iter().all(|d| d.abs() < 1e-12));
     }
 
     #[test]
@@ -170,7 +192,13 @@ mod tests {
         let a = x.t().dot(&x);
         let f = PivotedCholesky::factor(&a, 1e-10);
         assert_eq!(f.rank(), 2);
-        let g = f.factor_columns();
-        assert!((g.dot(&g.t()) - &a).iter().all(|d| d.abs() < 1e-9));
+        let b = a.dot(&array![1.0, -1.0, 2.0]);
+        let (x0, null) = f.solution_and_null_space(b.view());
+        assert!((a.dot(&x0) - &b).iter().all(|d| d.abs() < 1e-9));
+        assert_eq!(null.dim(), (3, 1));
+        assert!(a.dot(&null).iter().all(|d| d.abs() < 1e-9));
+        // The null space of [x, 2x, y] is spanned by (2, −1, 0).
+        let n = null.column(0);
+        assert!((n[0] + 2.0 * n[1]).abs() < 1e-12 && n[2].abs() < 1e-12 && n[1] != 0.0);
     }
 }

@@ -9,6 +9,9 @@
 //!   `lstsq`-based `LinearRegression` gives, with identical predictions;
 //! - with L1: cyclic coordinate descent on the same Gram matrix (covariance updates, as glmnet).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use ndarray::{Array1, Array2, Axis};
 
 use super::cholesky::{spd_solve, PivotedCholesky};
@@ -18,10 +21,35 @@ use super::{FeatureStats, GlmValidParams, GramSummary, ModelError, Objective};
 const RANK_TOL: f64 = 1e-10;
 
 /// Centred, standardised normal equations, ready to solve for any penalty.
-#[derive(Debug, Clone)]
+///
+/// Work that does not depend on the penalty is done once and kept: the standardised system per
+/// `fitIntercept`, and each direct solution per L2 weights (at `regParam` 0 every
+/// `elasticNetParam` is the same problem), so a sweep pays one factorisation per distinct
+/// ridge penalty.
+#[derive(Debug)]
 pub struct NormalEquations {
     stats: FeatureStats,
     gram: GramSummary,
+    cache: Mutex<Cache>,
+}
+
+/// θ-space system `Ã·θ = b̃` of one centring.
+#[derive(Debug)]
+struct System {
+    a: Array2<f64>,
+    b: Array1<f64>,
+    ybar: f64,
+    /// Weighted variance of the label about `ybar`.
+    yvar: f64,
+}
+
+/// Direct solutions by (`fitIntercept`, bits of the per-feature L2 weights).
+type DirectKey = (bool, Vec<u64>);
+
+#[derive(Debug, Default)]
+struct Cache {
+    systems: HashMap<bool, Arc<System>>,
+    direct: HashMap<DirectKey, (Array1<f64>, usize)>,
 }
 
 /// Coefficients found by [`NormalEquations::solve`].
@@ -47,6 +75,7 @@ impl NormalEquations {
         NormalEquations {
             stats: FeatureStats::from_gram(&gram),
             gram,
+            cache: Mutex::default(),
         }
     }
 
@@ -58,41 +87,31 @@ impl NormalEquations {
     /// Solves the least-squares problem with the penalty, intercept and standardisation of
     /// `params` (`maxIter` and `tol` bound coordinate descent when there is an L1 part).
     pub fn solve(&self, params: &GlmValidParams) -> Result<NormalSolution, ModelError> {
-        let g = &self.gram;
-        let n = g.weight;
-        if n <= 0.0 {
+        if self.gram.weight <= 0.0 {
             return Err(ModelError::EmptyData);
         }
         let obj = Objective::new(&self.stats, params);
         let (mean, scale) = (obj.centre(), obj.scale());
-        let p = g.features();
-        let ybar = if params.fit_intercept() {
-            g.ysum / n
-        } else {
-            0.0
-        };
-        // θ-space system: Ã = S⁻¹(XᵀWX − n·μμᵀ)S⁻¹/n, b̃ = S⁻¹(XᵀWy − n·ȳμ)/n.
-        let mut a = g.gram();
-        for j in 0..p {
-            for k in 0..p {
-                a[[j, k]] = (a[[j, k]] - n * mean[j] * mean[k]) / (n * scale[j] * scale[k]);
-            }
-        }
-        let b = Array1::from_shape_fn(p, |j| (g.xty[j] - n * ybar * mean[j]) / (n * scale[j]));
-        let yvar = g.yy / n - ybar * ybar;
-        let mut m = a;
+        let p = self.gram.features();
+        let system = self.system(params.fit_intercept(), &obj);
+        let b = &system.b;
+        let mut m = system.a.clone();
         for j in 0..p {
             m[[j, j]] += obj.l2_theta()[j];
         }
         let (beta, rank, iterations, converged) = if obj.has_l1() {
-            let (theta, sweeps, converged) = coordinate_descent(&m, &b, obj.l1_theta(), params);
+            let (theta, sweeps, converged) = coordinate_descent(&m, b, obj.l1_theta(), params);
             (&theta / scale, p, sweeps, converged)
         } else {
-            let (beta, rank) = direct(&m, &b, scale);
+            let key = (
+                params.fit_intercept(),
+                obj.l2_theta().iter().map(|v| v.to_bits()).collect(),
+            );
+            let (beta, rank) = self.direct_once(key, || direct(&m, b, scale));
             (beta, rank, 1, true)
         };
         let theta = &beta * scale;
-        let objective = 0.5 * (yvar - 2.0 * b.dot(&theta) + theta.dot(&m.dot(&theta)))
+        let objective = 0.5 * (system.yvar - 2.0 * b.dot(&theta) + theta.dot(&m.dot(&theta)))
             + obj
                 .l1_theta()
                 .iter()
@@ -105,7 +124,7 @@ impl NormalEquations {
             ));
         }
         let intercept = if params.fit_intercept() {
-            ybar - beta.dot(mean)
+            system.ybar - beta.dot(mean)
         } else {
             0.0
         };
@@ -117,6 +136,60 @@ impl NormalEquations {
             rank,
             converged,
         })
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // The cache only ever holds finished values, so a panic elsewhere cannot leave it torn.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The θ-space system for this centring: Ã = S⁻¹(XᵀWX − n·μμᵀ)S⁻¹/n,
+    /// b̃ = S⁻¹(XᵀWy − n·ȳμ)/n.
+    fn system(&self, fit_intercept: bool, obj: &Objective) -> Arc<System> {
+        if let Some(s) = self.cache().systems.get(&fit_intercept) {
+            return s.clone();
+        }
+        let g = &self.gram;
+        let n = g.weight;
+        let (mean, scale) = (obj.centre(), obj.scale());
+        let ybar = if fit_intercept { g.ysum / n } else { 0.0 };
+        let mut a = g.gram();
+        let inv: Vec<f64> = scale.iter().map(|s| 1.0 / s).collect();
+        let centre: Vec<f64> = mean.iter().zip(&inv).map(|(m, i)| m * i).collect();
+        for (j, mut row) in a.axis_iter_mut(Axis(0)).enumerate() {
+            let (rj, cj) = (inv[j] / n, centre[j]);
+            for ((v, &ik), &ck) in row.iter_mut().zip(&inv).zip(&centre) {
+                *v = *v * rj * ik - cj * ck;
+            }
+        }
+        let b = Array1::from_shape_fn(g.features(), |j| {
+            (g.xty[j] - n * ybar * mean[j]) / (n * scale[j])
+        });
+        let system = Arc::new(System {
+            a,
+            b,
+            ybar,
+            yvar: g.yy / n - ybar * ybar,
+        });
+        self.cache()
+            .systems
+            .entry(fit_intercept)
+            .or_insert(system)
+            .clone()
+    }
+
+    /// The direct solution for `key`, computed by `solve` the first time it is asked for.
+    fn direct_once(
+        &self,
+        key: DirectKey,
+        solve: impl FnOnce() -> (Array1<f64>, usize),
+    ) -> (Array1<f64>, usize) {
+        if let Some(found) = self.cache().direct.get(&key) {
+            return found.clone();
+        }
+        // Solved outside the lock: trials with other penalties go on meanwhile.
+        let solved = solve();
+        self.cache().direct.entry(key).or_insert(solved).clone()
     }
 }
 
@@ -132,16 +205,16 @@ fn direct(m: &Array2<f64>, b: &Array1<f64>, scale: &Array1<f64>) -> (Array1<f64>
         theta += &f.solve(residual.view());
         return (&theta / scale, p);
     }
-    // M ≈ G·Gᵀ (G: p × r, full column rank). The solutions are {θ : Gᵀθ = z} with
-    // z = (GᵀG)⁻¹Gᵀb; with θ = S·β the minimum-norm β is H·(HᵀH)⁻¹·z for H = S·G.
-    let gmat = f.factor_columns();
-    let z = spd_solve(&gmat.t().dot(&gmat), gmat.t().dot(b).view());
-    let mut h = gmat;
+    // The solutions are θ₀ + N·c. With θ = S·β, β = β₀ + H·c for β₀ = S⁻¹θ₀ and H = S⁻¹N, and
+    // the minimum-norm β takes c from the small least-squares problem min ‖β₀ + H·c‖.
+    let (theta0, null) = f.solution_and_null_space(b.view());
+    let beta0 = &theta0 / scale;
+    let mut h = null;
     for (mut row, &s) in h.axis_iter_mut(Axis(0)).zip(scale) {
-        row *= s;
+        row /= s;
     }
-    let beta = h.dot(&spd_solve(&h.t().dot(&h), z.view()));
-    (beta, f.rank())
+    let c = spd_solve(&h.t().dot(&h), (-h.t().dot(&beta0)).view());
+    (beta0 + h.dot(&c), f.rank())
 }
 
 /// Minimises ½θᵀMθ − bᵀθ + Σ l1ⱼ|θⱼ| by cyclic coordinate descent.
@@ -167,7 +240,8 @@ fn coordinate_descent(
             let delta = new - theta[j];
             if delta != 0.0 {
                 theta[j] = new;
-                mt.scaled_add(delta, &m.column(j));
+                // M is symmetric: its row j is column j, contiguous in memory.
+                mt.scaled_add(delta, &m.row(j));
                 max_change = max_change.max(delta.abs());
             }
         }
@@ -186,5 +260,52 @@ fn soft_threshold(x: f64, t: f64) -> f64 {
         x + t
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feature::FeatureBlock;
+    use crate::model::{Family, GlmParams};
+
+    /// x₂ = 2·x₁ makes the design rank-deficient; with standardisation on, the answer must be
+    /// the least-squares solution of smallest raw-space norm: residuals orthogonal to every
+    /// column, and β orthogonal to the null direction (2, −1, 0).
+    #[test]
+    fn standardised_rank_deficient_design_gives_the_minimum_norm_solution() {
+        let rows = 200;
+        let x = Array2::from_shape_fn((rows, 3), |(i, j)| {
+            let x1 = ((i * 7) % 23) as f64 - 11.0;
+            match j {
+                0 => x1,
+                1 => 2.0 * x1,
+                _ => ((i * 5) % 13) as f64 * 0.5,
+            }
+        });
+        let y: Vec<f64> = (0..rows)
+            .map(|i| 1.0 + 3.0 * x[[i, 0]] + 0.5 * x[[i, 2]] + ((i * 3) % 7) as f64 * 0.1)
+            .collect();
+        let block = FeatureBlock {
+            dense: x.clone(),
+            sparse: vec![],
+            label: y.clone().into(),
+            weight: None,
+        };
+        let params = GlmParams::new(Family::Gaussian).check().unwrap();
+        let s = NormalEquations::new(GramSummary::from_block(&block, 3))
+            .solve(&params)
+            .unwrap();
+        assert_eq!(s.rank, 2);
+        let beta = &s.coefficients;
+        assert!((2.0 * beta[0] - beta[1]).abs() < 1e-9, "{beta}");
+        let residual: Vec<f64> = (0..rows)
+            .map(|i| y[i] - s.intercept - x.row(i).dot(beta))
+            .collect();
+        for j in 0..3 {
+            let g: f64 = (0..rows).map(|i| residual[i] * x[[i, j]]).sum();
+            assert!(g.abs() < 1e-6, "column {j}: {g}");
+        }
+        assert!(residual.iter().sum::<f64>().abs() < 1e-6);
     }
 }

@@ -133,29 +133,34 @@ pub fn fit_split(
     Ok(gather(pipeline, sides))
 }
 
-/// [`fit_split`] on partitions already in memory (batch `i` is partition `i`, so the parts
-/// are the same): a sweep reads its files once and serves every fold from memory.
-pub fn fit_split_batches(
-    spec: &PipelineSpec,
-    batches: &[RecordBatch],
-    split: RowSplit,
-    valid_part: u8,
-    label: Option<&str>,
-) -> Result<SplitData, FeatureError> {
-    let parts: Vec<Vec<u8>> = batches
+/// The part of every row of partitions already in memory (batch `i` is partition `i`, so the
+/// parts are those [`fit_split`] would draw), stratified by the raw `label` column if given.
+pub fn assign_parts(batches: &[RecordBatch], split: RowSplit, label: Option<&str>) -> Vec<Vec<u8>> {
+    batches
         .par_iter()
         .enumerate()
         .map(|(i, b)| parts_of(split, label, i, b))
-        .collect();
+        .collect()
+}
+
+/// [`fit_split`] on partitions already in memory, with their rows' parts from
+/// [`assign_parts`]: a sweep reads its files and draws its folds once, and serves every fold
+/// from memory.
+pub fn fit_split_batches(
+    spec: &PipelineSpec,
+    batches: &[RecordBatch],
+    parts: &[Vec<u8>],
+    valid_part: u8,
+) -> Result<SplitData, FeatureError> {
     let fit: Vec<RecordBatch> = batches
         .par_iter()
-        .zip(&parts)
+        .zip(parts)
         .map(|(b, p)| take_parts(b, p, |x| x != valid_part))
         .collect::<Result<_, _>>()?;
     let pipeline = spec.fit_batches(&fit)?;
     let sides = batches
         .par_iter()
-        .zip(&parts)
+        .zip(parts)
         .zip(&fit)
         .map(|((batch, p), fit)| {
             let held = take_parts(batch, p, |x| x == valid_part)?;

@@ -34,15 +34,7 @@ impl Fold {
         family: Family,
     ) -> Result<&NormalEquations, ModelError> {
         let cached = self.normal.get_or_init(|| {
-            let p = layout.width();
-            for (i, b) in self.train.iter().enumerate() {
-                validate(b, i, layout, family).map_err(|e| e.to_string())?;
-            }
-            let gram = tree_reduce(&self.train, &|b| GramSummary::from_block(b, p), &|a, b| {
-                a.merge(&b)
-            })
-            .ok_or_else(|| ModelError::EmptyData.to_string())?;
-            Ok(NormalEquations::new(gram))
+            normal_equations_of(&self.train, layout, family).map_err(|e| e.to_string())
         });
         cached
             .as_ref()
@@ -53,4 +45,21 @@ impl Fold {
     pub fn has_gram(&self) -> bool {
         self.normal.get().is_some()
     }
+}
+
+/// The normal equations of `blocks` (validated first, then one Gram pass in a fixed tree).
+pub fn normal_equations_of(
+    blocks: &[FeatureBlock],
+    layout: &FeatureLayout,
+    family: Family,
+) -> Result<NormalEquations, ModelError> {
+    let p = layout.width();
+    for (i, b) in blocks.iter().enumerate() {
+        validate(b, i, layout, family)?;
+    }
+    let gram = tree_reduce(blocks, &|b| GramSummary::from_block(b, p), &|a, b| {
+        a.merge(&b)
+    })
+    .ok_or(ModelError::EmptyData)?;
+    Ok(NormalEquations::new(gram))
 }

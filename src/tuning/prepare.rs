@@ -11,7 +11,7 @@ use crate::feature::{
     DropCounts, FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed,
 };
 use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
-use crate::train::split::{fit_split_batches, RowSplit};
+use crate::train::split::{assign_parts, fit_split_batches, RowSplit};
 use crate::train::{pipeline_spec, JobError, TrainConfig};
 use arrow_array::RecordBatch;
 
@@ -94,11 +94,11 @@ pub fn prepare(
                     message: format!("{k}: need 2 ≤ K ≤ min(255, rows = {})", train.rows()),
                 });
             }
-            let split = RowSplit::KFold { k, seed };
+            let parts = assign_parts(&raw, RowSplit::KFold { k, seed }, raw_label);
             let mut folds = Vec::with_capacity(k);
             for f in 0..k {
                 // One pipeline per fold, fitted without the fold's rows (no leakage).
-                let data = fit_split_batches(&spec, &raw, split, f as u8, raw_label)?;
+                let data = fit_split_batches(&spec, &raw, &parts, f as u8)?;
                 folds.push(Fold::new(data.train.blocks, data.valid));
             }
             let kind = if raw_label.is_some() {
@@ -117,7 +117,7 @@ pub fn prepare(
                 fraction: HOLDOUT_FRACTION,
                 seed: HOLDOUT_SEED,
             };
-            let data = fit_split_batches(&spec, &raw, split, 1, None)?;
+            let data = fit_split_batches(&spec, &raw, &assign_parts(&raw, split, None), 1)?;
             (
                 vec![Fold::new(data.train.blocks, data.valid)],
                 format!(

@@ -8,21 +8,21 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::feature::FittedPipeline;
+use crate::feature::{FeatureLayout, FittedPipeline};
 use crate::model::{Family, LinearModel, Solver};
 use crate::tracking::{RunHandle, RunSpec, Status, Tracker};
 use crate::train::{
     evaluate_blocks, fit_local, JobError, JobSummary, PhaseSeconds, TrainConfig, TrainSummary,
 };
 
-use super::folds::Fold;
+use super::folds::{normal_equations_of, Fold};
 use super::param::ParamSet;
 use super::prepare::{prepare, Prepared};
 use super::scheduler::{budget, Scheduler};
 use super::space::{expand, Axis, Search};
 use super::state::StateFile;
 use super::summary::{BestTrial, TuneSummary};
-use super::trial::{fit_fold, score_folds, uses_gram, TrialResult, TrialStatus};
+use super::trial::{fit_gram, score_folds, uses_gram, TrialResult, TrialStatus};
 use super::{Metric, TuneError};
 
 /// Everything `distml tune` needs besides the tracker.
@@ -126,6 +126,7 @@ pub fn run_tune(
         .num_threads(config.parallel)
         .build()
         .map_err(|e| TuneError::invalid("--parallel", e.to_string()))?;
+    warm_grams(&pool, &sets, config, &data.folds, &layout);
     let fractions = config.scheduler.rung_fractions(sets.len());
     let mut alive: Vec<usize> = (0..sets.len()).collect();
     let mut resumed = 0usize;
@@ -422,9 +423,10 @@ fn refit(
     let layout = data.pipeline.layout();
     let (model, training) = if uses_gram(&params, layout.width()) {
         let started = Instant::now();
-        let fold = Fold::new(data.train.clone(), Vec::new());
         let (model, iterations, loss_history) =
-            fit_fold(&params, &fold, layout).map_err(JobError::from)?;
+            normal_equations_of(&data.train, layout, params.family())
+                .and_then(|normal| fit_gram(&params, &normal, layout))
+                .map_err(JobError::from)?;
         let rows = data.train.iter().map(|b| b.rows()).sum();
         let summary = TrainSummary {
             solver: Solver::Normal,
@@ -455,6 +457,29 @@ fn refit(
     }
     job.seconds.evaluate = phase.elapsed().as_secs_f64();
     Ok((job, Some((model, training))))
+}
+
+/// Computes every fold's Gram statistics up front, folds in parallel, when some trial solves
+/// from them: left to the trials, both would wait on the same fold while one thread works.
+fn warm_grams(
+    pool: &rayon::ThreadPool,
+    sets: &[ParamSet],
+    config: &TuneConfig,
+    folds: &[Fold],
+    layout: &FeatureLayout,
+) {
+    let gram_family = sets.iter().find_map(|s| {
+        let params = s.apply(&config.train).learner_params().ok()?;
+        uses_gram(&params, layout.width()).then(|| params.family())
+    });
+    if let Some(family) = gram_family {
+        pool.install(|| {
+            folds.par_iter().for_each(|f| {
+                // An error is cached in the fold and reported by the first trial that needs it.
+                let _ = f.normal_equations(layout, family);
+            })
+        });
+    }
 }
 
 fn fill_from_cv(job: &mut JobSummary, best: &TrialResult) {

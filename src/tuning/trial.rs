@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{Family, GlmValidParams, LinearModel, ModelError, Solver, NORMAL_MAX_FEATURES};
+use crate::model::{
+    Family, GlmValidParams, LinearModel, ModelError, NormalEquations, Solver, NORMAL_MAX_FEATURES,
+};
 use crate::train::{evaluate_blocks, fit_local};
 
 use super::folds::Fold;
@@ -103,20 +105,31 @@ pub fn fit_fold(
     layout: &FeatureLayout,
 ) -> Result<(LinearModel, usize, Vec<f64>), ModelError> {
     if uses_gram(params, layout.width()) {
-        let s = fold
-            .normal_equations(layout, params.family())?
-            .solve(params)?;
-        let model = LinearModel {
-            family: params.family(),
-            coefficients: s.coefficients,
-            intercept: s.intercept,
-            feature_names: layout.names.clone(),
-            params: params.clone(),
-        };
-        return Ok((model, s.iterations, vec![s.objective]));
+        return fit_gram(
+            params,
+            fold.normal_equations(layout, params.family())?,
+            layout,
+        );
     }
     let (model, summary) = fit_local(params, &fold.train, layout)?;
     Ok((model, summary.iterations, summary.loss_history))
+}
+
+/// Fits `params` from normal equations: the model, iterations and the objective reached.
+pub fn fit_gram(
+    params: &GlmValidParams,
+    normal: &NormalEquations,
+    layout: &FeatureLayout,
+) -> Result<(LinearModel, usize, Vec<f64>), ModelError> {
+    let s = normal.solve(params)?;
+    let model = LinearModel {
+        family: params.family(),
+        coefficients: s.coefficients,
+        intercept: s.intercept,
+        feature_names: layout.names.clone(),
+        params: params.clone(),
+    };
+    Ok((model, s.iterations, vec![s.objective]))
 }
 
 /// Scores `params` on every fold by `metric`.
