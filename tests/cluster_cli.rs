@@ -21,10 +21,8 @@ fn distml(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
 
-#[test]
-fn train_with_workers_reports_the_local_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Generates `jan.parquet` (20,000 trips) and `feb.parquet` (5,000) in `d`.
+fn two_months(d: &Path) {
     distml(
         d,
         &[
@@ -36,19 +34,22 @@ fn train_with_workers_reports_the_local_metrics() {
             "jan.parquet",
         ],
     );
-    distml(
-        d,
-        &[
-            "generate",
-            "taxi",
-            "--rows",
-            "5000",
-            "--month",
-            "2023-02",
-            "--out",
-            "feb.parquet",
-        ],
-    );
+    let feb = [
+        "--rows",
+        "5000",
+        "--month",
+        "2023-02",
+        "--out",
+        "feb.parquet",
+    ];
+    distml(d, &[&["generate", "taxi"][..], &feb].concat());
+}
+
+#[test]
+fn train_with_workers_reports_the_local_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_months(d);
     let common = [
         "train",
         "--data",
@@ -116,30 +117,7 @@ fn exits_within(mut child: Child, limit: Duration, what: &str) -> std::process::
 fn a_cluster_started_by_a_launcher_trains_like_spawned_workers() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    distml(
-        d,
-        &[
-            "generate",
-            "taxi",
-            "--rows",
-            "20000",
-            "--out",
-            "jan.parquet",
-        ],
-    );
-    distml(
-        d,
-        &[
-            "generate",
-            "taxi",
-            "--rows",
-            "5000",
-            "--month",
-            "2023-02",
-            "--out",
-            "feb.parquet",
-        ],
-    );
+    two_months(d);
     let job = [
         "train",
         "--data",
