@@ -21,6 +21,17 @@ fn distml(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
 
+/// The job both tests run: train on January, validate on February, four partitions.
+const TWO_MONTH_JOB: [&str; 7] = [
+    "train",
+    "--data",
+    "jan.parquet",
+    "--valid",
+    "feb.parquet",
+    "--partitions",
+    "4",
+];
+
 /// Generates `jan.parquet` (20,000 trips) and `feb.parquet` (5,000) in `d`.
 fn two_months(d: &Path) {
     distml(
@@ -34,15 +45,19 @@ fn two_months(d: &Path) {
             "jan.parquet",
         ],
     );
-    let feb = [
-        "--rows",
-        "5000",
-        "--month",
-        "2023-02",
-        "--out",
-        "feb.parquet",
-    ];
-    distml(d, &[&["generate", "taxi"][..], &feb].concat());
+    distml(
+        d,
+        &[
+            "generate",
+            "taxi",
+            "--rows",
+            "5000",
+            "--month",
+            "2023-02",
+            "--out",
+            "feb.parquet",
+        ],
+    );
 }
 
 #[test]
@@ -50,17 +65,8 @@ fn train_with_workers_reports_the_local_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     two_months(d);
-    let common = [
-        "train",
-        "--data",
-        "jan.parquet",
-        "--valid",
-        "feb.parquet",
-        "--partitions",
-        "4",
-    ];
-    let local = distml(d, &common);
-    let mut args = common.to_vec();
+    let local = distml(d, &TWO_MONTH_JOB);
+    let mut args = TWO_MONTH_JOB.to_vec();
     args.extend(["--workers", "3", "--ps-shards", "2"]);
     let cluster = distml(d, &args);
     assert_eq!(cluster["workers"], 3);
@@ -118,19 +124,7 @@ fn a_cluster_started_by_a_launcher_trains_like_spawned_workers() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     two_months(d);
-    let job = [
-        "train",
-        "--data",
-        "jan.parquet",
-        "--valid",
-        "feb.parquet",
-        "--partitions",
-        "4",
-        "--workers",
-        "2",
-        "--ps-shards",
-        "1",
-    ];
+    let job = [&TWO_MONTH_JOB[..], &["--workers", "2", "--ps-shards", "1"]].concat();
     let spawned = distml(d, &job);
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")
