@@ -4,6 +4,7 @@
 
 pub mod auc;
 pub mod classification;
+pub(crate) mod lanes;
 mod moments;
 pub mod regression;
 

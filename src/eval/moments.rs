@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lanes::sums;
+
 /// Σw, weighted mean and Σw(x − mean)² of a stream of values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
@@ -18,24 +20,19 @@ impl Moments {
     /// weighted mean, then the squared deviations from it. No division per value, so the
     /// passes vectorise; and more accurate than pushing the values one by one.
     pub fn of(values: &[f64], weights: Option<&[f64]>) -> Moments {
-        let (weight, sum) = match weights {
-            None => (values.len() as f64, values.iter().sum::<f64>()),
-            Some(w) => values
-                .iter()
-                .zip(w)
-                .fold((0.0, 0.0), |(sw, sx), (x, w)| (sw + w, sx + w * x)),
+        let n = values.len();
+        let [weight, sum] = match weights {
+            None => [n as f64, sums(n, |i| [values[i]])[0]],
+            Some(w) => sums(n.min(w.len()), |i| [w[i], w[i] * values[i]]),
         };
         if weight == 0.0 {
             return Moments::default();
         }
         let mean = sum / weight;
-        let m2 = match weights {
-            None => values.iter().map(|x| (x - mean) * (x - mean)).sum(),
-            Some(w) => values
-                .iter()
-                .zip(w)
-                .map(|(x, w)| w * (x - mean) * (x - mean))
-                .sum(),
+        let deviation = |i: usize| (values[i] - mean) * (values[i] - mean);
+        let [m2] = match weights {
+            None => sums(n, |i| [deviation(i)]),
+            Some(w) => sums(n.min(w.len()), |i| [w[i] * deviation(i)]),
         };
         Moments { weight, mean, m2 }
     }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lanes::sums;
 use super::Moments;
 
 /// Mergeable per-partition sums for the regression metrics.
@@ -41,12 +42,10 @@ impl RegressionAccumulator {
         let labels = &labels[..n];
         let weights = weights.map(|w| &w[..n]);
         let errors: Vec<f64> = labels.iter().zip(predictions).map(|(y, p)| y - p).collect();
-        let (sum_sq, sum_abs) = match weights {
-            None => errors
-                .iter()
-                .fold((0.0, 0.0), |(q, a), e| (q + e * e, a + e.abs())),
-            Some(w) => errors.iter().zip(w).fold((0.0, 0.0), |(q, a), (e, w)| {
-                (q + w * e * e, a + w * e.abs())
+        let [sum_sq, sum_abs] = match weights {
+            None => sums(n, |i| [errors[i] * errors[i], errors[i].abs()]),
+            Some(w) => sums(n.min(w.len()), |i| {
+                [w[i] * errors[i] * errors[i], w[i] * errors[i].abs()]
             }),
         };
         self.label = self.label.merge(Moments::of(labels, weights));

@@ -239,12 +239,18 @@ impl OneHotEncoderModel {
             })
         };
         match frame.column(STAGE, &c.input)? {
-            ColumnData::Index(ix) => ix
-                .indices
-                .iter()
-                .enumerate()
-                .map(|(row, &k)| to_slot(Some(k as usize), row))
-                .collect(),
+            ColumnData::Index(ix) => {
+                // Indices of fitted categories below the width map to themselves.
+                let direct = c.size.min(width);
+                let mut out = Vec::with_capacity(ix.indices.len());
+                for (row, &k) in ix.indices.iter().enumerate() {
+                    out.push(match k as usize {
+                        k if k < direct => k as u32,
+                        k => to_slot(Some(k), row)?,
+                    });
+                }
+                Ok(out)
+            }
             _ => {
                 let v = numeric(frame, STAGE, &c.input)?;
                 (0..v.len())

@@ -40,7 +40,8 @@ pub struct FitStats {
 
 /// One fitting pass: summaries of the stages at indices `group` after `prefix`, merged over
 /// every partition.
-type Pass<'a> = dyn Fn(&[FittedStage], &[usize]) -> Result<PassResult, FeatureError> + 'a;
+pub(super) type Pass<'a> =
+    dyn Fn(&[FittedStage], &[usize]) -> Result<PassResult, FeatureError> + 'a;
 
 /// One pass of a fit spread over processes: the stages already fitted, and the indices (into
 /// [`PipelineSpec::stages`]) of the estimators every partition must summarise.
@@ -166,7 +167,10 @@ impl PipelineSpec {
     }
 
     /// The estimators at `indices`; an index that is not an estimator is an internal error.
-    fn estimators(&self, indices: &[usize]) -> Result<Vec<&dyn ErasedEstimator>, FeatureError> {
+    pub(super) fn estimators(
+        &self,
+        indices: &[usize],
+    ) -> Result<Vec<&dyn ErasedEstimator>, FeatureError> {
         indices
             .iter()
             .map(|&i| {
@@ -222,7 +226,11 @@ impl PipelineSpec {
         self.fit_with(first.schema(), &pass)
     }
 
-    fn fit_with(&self, schema: SchemaRef, pass: &Pass<'_>) -> Result<FittedPipeline, FeatureError> {
+    pub(super) fn fit_with(
+        &self,
+        schema: SchemaRef,
+        pass: &Pass<'_>,
+    ) -> Result<FittedPipeline, FeatureError> {
         let assembler = self.check()?.clone();
         let mut fitted: Vec<FittedStage> = Vec::with_capacity(self.stages.len());
         let mut pending: Vec<usize> = Vec::new();
@@ -256,7 +264,7 @@ fn empty(schema: &SchemaRef) -> RecordBatch {
     RecordBatch::new_empty(schema.clone())
 }
 
-fn run(stages: &[FittedStage], mut frame: Frame) -> Result<Frame, FeatureError> {
+pub(super) fn run(stages: &[FittedStage], mut frame: Frame) -> Result<Frame, FeatureError> {
     for stage in stages {
         frame = stage.transform(frame)?;
     }
@@ -298,18 +306,37 @@ fn summarize(
     batch: &RecordBatch,
 ) -> Result<PassResult, FeatureError> {
     let frame = run(prefix, Frame::from_batch(batch))?;
+    summarize_frame(group, &frame, batch.num_rows() as u64)
+}
+
+/// The `group`'s summaries of a frame that came from `rows_read` input rows.
+pub(super) fn summarize_frame(
+    group: &[&dyn ErasedEstimator],
+    frame: &Frame,
+    rows_read: u64,
+) -> Result<PassResult, FeatureError> {
     Ok(PassResult {
         summaries: group
             .iter()
-            .map(|e| e.summarize_boxed(&frame))
+            .map(|e| e.summarize_boxed(frame))
             .collect::<Result<_, _>>()?,
-        rows_read: batch.num_rows() as u64,
+        rows_read,
         rows_used: frame.rows() as u64,
         dropped: frame.dropped().clone(),
     })
 }
 
 impl PassResult {
+    /// A copy, for summaries merged into several fits.
+    pub(super) fn duplicate(&self) -> PassResult {
+        PassResult {
+            summaries: self.summaries.iter().map(|s| s.clone_boxed()).collect(),
+            rows_read: self.rows_read,
+            rows_used: self.rows_used,
+            dropped: self.dropped.clone(),
+        }
+    }
+
     fn encode(self) -> Result<PassSummaries, FeatureError> {
         Ok(PassSummaries {
             summaries: self
@@ -345,7 +372,7 @@ impl PassSummaries {
     }
 }
 
-fn merge_all(parts: Vec<PassResult>) -> Result<PassResult, FeatureError> {
+pub(super) fn merge_all(parts: Vec<PassResult>) -> Result<PassResult, FeatureError> {
     let mut parts = parts.into_iter();
     let mut total = parts
         .next()
@@ -362,7 +389,7 @@ fn merge_all(parts: Vec<PassResult>) -> Result<PassResult, FeatureError> {
 }
 
 /// Every partition of a source transformed, with the rows dropped on the way.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Transformed {
     /// One block per partition, in partition order.
     pub blocks: Vec<FeatureBlock>,
@@ -442,6 +469,16 @@ impl FittedPipeline {
         batch: &RecordBatch,
     ) -> Result<(FeatureBlock, DropCounts), FeatureError> {
         let frame = run(&self.stages, Frame::from_batch(batch))?;
+        self.assembler.assemble(frame)
+    }
+
+    /// Transforms a frame that has already been through the first `skip` stages.
+    pub(super) fn transform_frame(
+        &self,
+        frame: Frame,
+        skip: usize,
+    ) -> Result<(FeatureBlock, DropCounts), FeatureError> {
+        let frame = run(self.stages.get(skip..).unwrap_or_default(), frame)?;
         self.assembler.assemble(frame)
     }
 

@@ -418,3 +418,104 @@ fn summaries_with_infinities_cross_the_process_boundary() {
         m2: f64::NEG_INFINITY,
     }]));
 }
+
+/// The rows of `batch` whose part `keep` accepts.
+fn rows_where(batch: &RecordBatch, parts: &[u8], keep: &dyn Fn(u8) -> bool) -> RecordBatch {
+    let mask = arrow_array::BooleanArray::from(parts.iter().map(|&p| keep(p)).collect::<Vec<_>>());
+    arrow_select::filter::filter_record_batch(batch, &mask).unwrap()
+}
+
+fn assert_close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!(
+            x == y || (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+            "{x} vs {y}"
+        );
+    }
+}
+
+/// Equal blocks, up to the last digits of values that went through merged float summaries.
+fn assert_blocks_close(a: &FeatureBlock, b: &FeatureBlock) {
+    assert_eq!(a.dense.dim(), b.dense.dim());
+    assert_close(
+        &a.dense.iter().copied().collect::<Vec<_>>(),
+        &b.dense.iter().copied().collect::<Vec<_>>(),
+    );
+    assert_eq!(a.sparse.len(), b.sparse.len());
+    for (x, y) in a.sparse.iter().zip(&b.sparse) {
+        assert_eq!((x.offset, x.width), (y.offset, y.width));
+        assert!(
+            x.indices == y.indices,
+            "sparse indices differ at offset {}",
+            x.offset
+        );
+        assert_eq!(x.values.is_some(), y.values.is_some());
+        if let (Some(u), Some(v)) = (&x.values, &y.values) {
+            assert_close(u, v);
+        }
+    }
+    assert!(a.label == b.label, "labels differ");
+    assert_eq!(a.weight.is_some(), b.weight.is_some());
+    if let (Some(u), Some(v)) = (&a.weight, &b.weight) {
+        assert_close(u.as_slice().unwrap(), v.as_slice().unwrap());
+    }
+}
+
+#[test]
+fn a_fit_without_one_part_equals_a_fit_on_the_other_parts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = taxi_file(dir.path(), 9_000, 5, 5);
+    let opts = ReadOptions {
+        partitions: Some(3),
+        ..Default::default()
+    };
+    let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
+    for spec in [presets::taxi(), every_stage()] {
+        let inputs = spec.input_columns();
+        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let projection = source.projection(&names).unwrap();
+        let raw: Vec<RecordBatch> = source
+            .partitions()
+            .iter()
+            .map(|p| source.read(p, &projection).unwrap())
+            .collect();
+        let parts: Vec<Vec<u8>> = raw
+            .iter()
+            .map(|b| {
+                (0..b.num_rows())
+                    .map(|r| ((r * 7 + r / 5) % 3) as u8)
+                    .collect()
+            })
+            .collect();
+        let rows = |keep: &dyn Fn(u8) -> bool| -> Vec<RecordBatch> {
+            raw.iter()
+                .zip(&parts)
+                .map(|(b, p)| rows_where(b, p, keep))
+                .collect()
+        };
+        let parted = spec.parted(&raw, &parts, 3).unwrap();
+        for held in [None, Some(0u8), Some(1), Some(2)] {
+            let fit = parted.fit_without(held).unwrap();
+            let alone = spec.fit_batches(&rows(&|p| Some(p) != held)).unwrap();
+            assert_eq!(fit.pipeline.layout(), alone.layout());
+            assert_eq!(fit.pipeline.fit_stats(), alone.fit_stats(), "{held:?}");
+            if spec == presets::taxi() {
+                assert_eq!(fit.pipeline.stages(), alone.stages());
+            }
+            for part in 0..3u8 {
+                let mine = &fit.parts[part as usize];
+                let theirs = rows(&|p| p == part);
+                let read: usize = theirs.iter().map(RecordBatch::num_rows).sum();
+                assert_eq!(mine.rows_read, read as u64);
+                let mut dropped = DropCounts::default();
+                for (a, batch) in mine.blocks.iter().zip(&theirs) {
+                    let (b, d) = alone.transform_counted(batch).unwrap();
+                    assert_blocks_close(a, &b);
+                    dropped.merge(&d);
+                }
+                assert_eq!(mine.dropped, dropped);
+            }
+        }
+    }
+}

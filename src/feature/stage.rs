@@ -156,6 +156,8 @@ pub(crate) trait ErasedSummary: Send {
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
     /// The summary as JSON, to cross a process boundary.
     fn to_json(&self) -> Result<serde_json::Value, FeatureError>;
+    /// A copy (one part's summary merged into several folds' fits).
+    fn clone_boxed(&self) -> Box<dyn ErasedSummary>;
 }
 
 impl<S: Summary> ErasedSummary for S {
@@ -173,6 +175,10 @@ impl<S: Summary> ErasedSummary for S {
 
     fn to_json(&self) -> Result<serde_json::Value, FeatureError> {
         serde_json::to_value(self).map_err(|e| FeatureError::internal("Pipeline", e))
+    }
+
+    fn clone_boxed(&self) -> Box<dyn ErasedSummary> {
+        Box::new(self.clone())
     }
 }
 

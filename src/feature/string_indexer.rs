@@ -382,10 +382,32 @@ impl StringIndexerModel {
         keep_rows: &mut [bool],
     ) -> Result<Vec<u32>, FeatureError> {
         let unseen = column.labels.len() as u32;
-        let mut text = String::new();
         let values = categories(frame, STAGE, &column.input)?;
+        // Not found: the `keep` bucket, a dropped row, or an error naming the row.
+        let unfound = |row: usize, keep: &mut bool| match self.handle_invalid {
+            HandleInvalid::Keep => Ok(unseen),
+            HandleInvalid::Skip => {
+                *keep = false;
+                Ok(unseen)
+            }
+            HandleInvalid::Error => Err(invalid(&values, column, row)),
+        };
         let n = frame.rows();
         let mut out = Vec::with_capacity(n);
+        if let (Categories::Int(a), Lookup::Dense { min, table }) = (&values, &column.lookup) {
+            if a.null_count() == 0 {
+                // The common case (integer zone ids, no nulls): one table read per row.
+                for (row, (&v, keep)) in a.values().iter().zip(keep_rows.iter_mut()).enumerate() {
+                    let slot = v.checked_sub(*min).and_then(|i| usize::try_from(i).ok());
+                    match slot.and_then(|i| table.get(i)).filter(|&&x| x != u32::MAX) {
+                        Some(&i) => out.push(i),
+                        None => out.push(unfound(row, keep)?),
+                    }
+                }
+                return Ok(out);
+            }
+        }
+        let mut text = String::new();
         for (row, keep) in keep_rows.iter_mut().enumerate().take(n) {
             let found = match &values {
                 Categories::Int(a) if a.is_valid(row) => {
@@ -394,18 +416,10 @@ impl StringIndexerModel {
                 Categories::Str(a) if a.is_valid(row) => column.by_text.get(a.value(row)).copied(),
                 _ => None,
             };
-            let index = match (found, self.handle_invalid) {
-                (Some(i), _) => i,
-                (None, HandleInvalid::Keep) => unseen,
-                (None, HandleInvalid::Skip) => {
-                    *keep = false;
-                    unseen
-                }
-                (None, HandleInvalid::Error) => {
-                    return Err(invalid(&values, column, row));
-                }
-            };
-            out.push(index);
+            out.push(match found {
+                Some(i) => i,
+                None => unfound(row, keep)?,
+            });
         }
         Ok(out)
     }

@@ -14,7 +14,9 @@ pub trait Transformer {
 
 /// What an estimator learns from one partition; `Default` is the summary of no rows.
 /// Serde, so worker processes can send their partitions' summaries to a coordinator.
-pub trait Summary: Default + Send + Serialize + serde::de::DeserializeOwned + 'static {
+pub trait Summary:
+    Default + Clone + Send + Serialize + serde::de::DeserializeOwned + 'static
+{
     /// Folds `other` in; must be associative and commutative so any partitioning and any
     /// merge order (rayon, worker processes, tree aggregation) gives the same result.
     fn merge(&mut self, other: Self);

@@ -5,10 +5,14 @@
 //! categoricals²)) instead of O(rows · features²): a categorical column adds counts to the
 //! diagonal, one scatter-add per dense feature, and one count per pair of categorical columns.
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
+use crate::eval::lanes::sums;
 use crate::feature::{FeatureBlock, SparseColumn};
+
+/// Up to this many dense columns, their products are summed row by row.
+const ROW_BY_ROW_DENSE: usize = 8;
 
 /// The merged Gram statistics of a weighted least-squares problem with `p` features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,33 +71,23 @@ impl GramSummary {
     /// Adds the rows of `block` with row weights `w` and responses `z` (IRLS passes its
     /// working weights and responses here).
     pub fn accumulate(&mut self, block: &FeatureBlock, w: &[f64], z: &[f64]) {
+        let [weight, weight_sq, ysum, yy] = sums(w.len().min(z.len()), |i| {
+            let (wi, zi) = (w[i], z[i]);
+            [wi, wi * wi, wi * zi, wi * zi * zi]
+        });
+        self.weight += weight;
+        self.weight_sq += weight_sq;
+        self.ysum += ysum;
+        self.yy += yy;
         let d = block.dense.ncols();
+        let dense = block.dense.as_standard_layout();
+        let x = dense.as_slice().expect("standard layout");
+        if d > ROW_BY_ROW_DENSE {
+            self.add_dense_products(&dense.view(), w, z);
+        } else if d > 0 {
+            self.add_dense_rows(x, d, w, z);
+        }
         let p = self.features();
-        for (&wi, &zi) in w.iter().zip(z) {
-            self.weight += wi;
-            self.weight_sq += wi * wi;
-            self.ysum += wi * zi;
-            self.yy += wi * zi * zi;
-        }
-        if d > 0 {
-            // Dense × dense and dense moments with one weighted copy of the block.
-            let mut xw = block.dense.to_owned();
-            for (mut row, &wi) in xw.rows_mut().into_iter().zip(w) {
-                row *= wi;
-            }
-            let gram = xw.t().dot(&block.dense);
-            for a in 0..d {
-                for b in a..d {
-                    self.xtx[[a, b]] += gram[[a, b]];
-                }
-            }
-            let wz = xw.t().dot(&ndarray::ArrayView1::from(z));
-            let ws = xw.sum_axis(ndarray::Axis(0));
-            for a in 0..d {
-                self.xty[a] += wz[a];
-                self.xsum[a] += ws[a];
-            }
-        }
         let xtx = self.xtx.as_slice_mut().expect("standard layout");
         for (c, col) in block.sparse.iter().enumerate() {
             for (i, &k) in col.indices.iter().enumerate() {
@@ -108,9 +102,8 @@ impl GramSummary {
                 self.xty[j] += wv * z[i];
                 self.xsum[j] += wv;
                 // Dense × sparse: a scatter-add of the row's dense values into column j.
-                let row = block.dense.row(i);
-                for (a, &x) in row.iter().enumerate() {
-                    xtx[a * p + j] += wv * x;
+                for (a, &xa) in x[i * d..(i + 1) * d].iter().enumerate() {
+                    xtx[a * p + j] += wv * xa;
                 }
                 // Sparse × sparse: one count per pair of categorical columns.
                 for other in &block.sparse[c + 1..] {
@@ -124,6 +117,52 @@ impl GramSummary {
                     xtx[lo * p + hi] += wv * v2;
                 }
             }
+        }
+    }
+
+    /// Dense × dense and dense moments row by row (`x` row-major with `d` columns): for a few
+    /// dense columns, cheaper than a weighted copy of the block and matrix products.
+    fn add_dense_rows(&mut self, x: &[f64], d: usize, w: &[f64], z: &[f64]) {
+        let mut xtx = vec![0.0; d * d];
+        let (mut xty, mut xsum) = (vec![0.0; d], vec![0.0; d]);
+        for ((row, &wi), &zi) in x.chunks_exact(d).zip(w).zip(z) {
+            for a in 0..d {
+                let wx = wi * row[a];
+                xsum[a] += wx;
+                xty[a] += wx * zi;
+                for b in a..d {
+                    xtx[a * d + b] += wx * row[b];
+                }
+            }
+        }
+        self.add_dense(&xtx, &xty, &xsum);
+    }
+
+    /// Dense × dense and dense moments with one weighted copy of the block and matrix products.
+    fn add_dense_products(&mut self, x: &ArrayView2<f64>, w: &[f64], z: &[f64]) {
+        let w = ArrayView1::from(w);
+        let xw = x * &w.insert_axis(Axis(1));
+        let gram = xw.t().dot(x);
+        let xty = xw.t().dot(&ArrayView1::from(z));
+        let xsum = x.t().dot(&w);
+        let d = x.ncols();
+        let upper = Array2::from_shape_fn((d, d), |(a, b)| if b >= a { gram[[a, b]] } else { 0.0 });
+        self.add_dense(
+            upper.as_slice().expect("fresh"),
+            xty.as_slice().expect("fresh"),
+            xsum.as_slice().expect("fresh"),
+        );
+    }
+
+    /// Adds the dense columns' upper triangle `xtx` (`d` × `d`, row-major), `Xᵀz` and sums.
+    fn add_dense(&mut self, xtx: &[f64], xty: &[f64], xsum: &[f64]) {
+        let d = xty.len();
+        for a in 0..d {
+            for b in a..d {
+                self.xtx[[a, b]] += xtx[a * d + b];
+            }
+            self.xty[a] += xty[a];
+            self.xsum[a] += xsum[a];
         }
     }
 
@@ -211,6 +250,47 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn row_by_row_and_matrix_product_paths_match_the_dense_computation() {
+        for d in [1, 3, ROW_BY_ROW_DENSE + 4] {
+            let base = random_block(50, d as u64);
+            let wide = Array2::from_shape_fn((50, d), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+            let block = FeatureBlock {
+                dense: wide,
+                sparse: base
+                    .sparse
+                    .iter()
+                    .map(|c| SparseColumn {
+                        offset: c.offset - 2 + d,
+                        ..c.clone()
+                    })
+                    .collect(),
+                ..base
+            };
+            let p = d + 7;
+            let x = densify(&block, p);
+            let w = block.weight.clone().unwrap();
+            let xw = &x * &w.view().insert_axis(ndarray::Axis(1));
+            let g = GramSummary::from_block(&block, p);
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + a.abs());
+            let expected = xw.t().dot(&x);
+            assert!(
+                g.gram().iter().zip(&expected).all(|(a, b)| close(*a, *b)),
+                "d = {d}"
+            );
+            let xty = xw.t().dot(&block.label);
+            assert!(
+                g.xty.iter().zip(&xty).all(|(a, b)| close(*a, *b)),
+                "d = {d}"
+            );
+            let xsum = xw.sum_axis(ndarray::Axis(0));
+            assert!(
+                g.xsum.iter().zip(&xsum).all(|(a, b)| close(*a, *b)),
+                "d = {d}"
+            );
+        }
     }
 
     fn random_block(rows: usize, seed: u64) -> FeatureBlock {

@@ -134,45 +134,14 @@ pub fn fit_split(
 }
 
 /// The part of every row of partitions already in memory (batch `i` is partition `i`, so the
-/// parts are those [`fit_split`] would draw), stratified by the raw `label` column if given.
+/// parts are those [`fit_split`] would draw), stratified by the raw `label` column if given: a
+/// sweep reads its files and draws its folds once (see `PipelineSpec::parted`).
 pub fn assign_parts(batches: &[RecordBatch], split: RowSplit, label: Option<&str>) -> Vec<Vec<u8>> {
     batches
         .par_iter()
         .enumerate()
         .map(|(i, b)| parts_of(split, label, i, b))
         .collect()
-}
-
-/// [`fit_split`] on partitions already in memory, with their rows' parts from
-/// [`assign_parts`]: a sweep reads its files and draws its folds once, and serves every fold
-/// from memory.
-pub fn fit_split_batches(
-    spec: &PipelineSpec,
-    batches: &[RecordBatch],
-    parts: &[Vec<u8>],
-    valid_part: u8,
-) -> Result<SplitData, FeatureError> {
-    let fit: Vec<RecordBatch> = batches
-        .par_iter()
-        .zip(parts)
-        .map(|(b, p)| take_parts(b, p, |x| x != valid_part))
-        .collect::<Result<_, _>>()?;
-    let pipeline = spec.fit_batches(&fit)?;
-    let sides = batches
-        .par_iter()
-        .zip(parts)
-        .zip(&fit)
-        .map(|((batch, p), fit)| {
-            let held = take_parts(batch, p, |x| x == valid_part)?;
-            let rows = batch.num_rows() as u64;
-            Ok::<_, FeatureError>((
-                pipeline.transform_counted(fit)?,
-                pipeline.transform(&held)?,
-                rows,
-            ))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(gather(pipeline, sides))
 }
 
 /// The part of every row of partition `index`, stratified by the raw `label` column if given.

@@ -1,19 +1,17 @@
-//! The shared work of a sweep, done once: read the inputs, fit the feature pipeline, transform
-//! every partition, and cut the blocks into validation folds.
+//! The shared work of a sweep, done once: read the inputs, divide the rows into folds, fit the
+//! feature pipeline on all rows and once per fold (sharing each fold's summaries), and
+//! transform every fold's rows.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::data::{DataSource, ReadOptions};
-use rayon::prelude::*;
-
-use crate::feature::{
-    DropCounts, FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed,
-};
-use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
-use crate::train::split::{assign_parts, fit_split_batches, RowSplit};
-use crate::train::{pipeline_spec, JobError, TrainConfig};
 use arrow_array::RecordBatch;
+
+use crate::data::{DataSource, ReadOptions};
+use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed};
+use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
+use crate::train::split::{assign_parts, RowSplit};
+use crate::train::{pipeline_spec, JobError, TrainConfig};
 
 use super::folds::Fold;
 
@@ -65,10 +63,45 @@ pub fn prepare(
     let load_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
     let spec = pipeline_spec(config, &source)?;
-    // The projected raw columns are read once; every fold's fit and transform runs from memory.
+    // The projected raw columns are read once; every fit and transform runs from memory.
     let raw = read_raw(&spec, &source)?;
-    let pipeline = spec.fit_batches(&raw)?;
-    let train = transform_batches(&pipeline, &raw)?;
+    // Stratify on the label when it is a raw column (a generic table's target).
+    let label = &spec.check()?.label_col;
+    let raw_label = (stratify && spec.input_columns().contains(label)).then_some(label.as_str());
+    let split = match (folds, valid_source.is_some()) {
+        (Some(k), _) if !(2..=255).contains(&k) => {
+            return Err(JobError::Invalid {
+                flag: "--folds",
+                message: format!("{k}: need 2 ≤ K ≤ 255"),
+            })
+        }
+        (Some(k), _) => Some(RowSplit::KFold { k, seed }),
+        (None, true) => None,
+        (None, false) => Some(RowSplit::Holdout {
+            fraction: HOLDOUT_FRACTION,
+            seed: HOLDOUT_SEED,
+        }),
+    };
+    let (parts, count, held) = match split {
+        Some(kfold @ RowSplit::KFold { k, .. }) => (
+            assign_parts(&raw, kfold, raw_label),
+            k,
+            (0..k as u8).collect(),
+        ),
+        Some(holdout) => (assign_parts(&raw, holdout, None), 2, vec![1u8]),
+        None => (
+            raw.iter().map(|b| vec![0u8; b.num_rows()]).collect(),
+            1,
+            vec![],
+        ),
+    };
+    // Each part goes through the stateless stages once and is summarised once: the full fit
+    // and every fold's fit (on the other folds' rows: no leakage) merge the parts' summaries.
+    let parted = spec.parted(&raw, &parts, count)?;
+    drop(raw);
+    let full = parted.fit_without(None)?;
+    let pipeline = full.pipeline;
+    let train = concat(full.parts);
     if train.rows() == 0 {
         return Err(JobError::Invalid {
             flag: "--data",
@@ -78,61 +111,45 @@ pub fn prepare(
             ),
         });
     }
+    if train.rows() < count as u64 {
+        return Err(JobError::Invalid {
+            flag: "--folds",
+            message: format!("{count}: more folds than rows ({})", train.rows()),
+        });
+    }
     let valid = match &valid_source {
         Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
         None => None,
     };
-    // Stratify on the label when it is a raw column (a generic table's target).
-    let label = pipeline.label_column().to_string();
-    let raw_label =
-        (stratify && pipeline.input_columns().contains(&label)).then_some(label.as_str());
-    let (folds, validation) = match (folds, &valid) {
-        (Some(k), _) => {
-            if !(2..=255).contains(&k) || train.rows() < k as u64 {
-                return Err(JobError::Invalid {
-                    flag: "--folds",
-                    message: format!("{k}: need 2 ≤ K ≤ min(255, rows = {})", train.rows()),
-                });
-            }
-            let parts = assign_parts(&raw, RowSplit::KFold { k, seed }, raw_label);
-            let mut folds = Vec::with_capacity(k);
-            for f in 0..k {
-                // One pipeline per fold, fitted without the fold's rows (no leakage).
-                let data = fit_split_batches(&spec, &raw, &parts, f as u8)?;
-                folds.push(Fold::new(data.train.blocks, data.valid));
-            }
-            let kind = if raw_label.is_some() {
-                "stratified "
-            } else {
-                ""
-            };
-            (folds, format!("{kind}{k}-fold cross-validation on --data, pipeline refitted per fold (seed {seed})"))
-        }
-        (None, Some(v)) => (
-            vec![Fold::new(train.blocks.clone(), v.clone())],
-            "file: --valid".to_string(),
-        ),
-        (None, None) => {
-            let split = RowSplit::Holdout {
-                fraction: HOLDOUT_FRACTION,
-                seed: HOLDOUT_SEED,
-            };
-            let data = fit_split_batches(&spec, &raw, &assign_parts(&raw, split, None), 1)?;
-            (
-                vec![Fold::new(data.train.blocks, data.valid)],
+    let mut fold_list = Vec::with_capacity(held.len());
+    for &h in &held {
+        let mut fit = parted.fit_without(Some(h))?;
+        let valid_side = std::mem::take(&mut fit.parts[h as usize]).blocks;
+        fold_list.push(Fold::new(concat(fit.parts).blocks, valid_side));
+    }
+    let validation =
+        match split {
+            Some(RowSplit::KFold { k, seed }) => {
                 format!(
-                    "random {}% of --data rows (seed {HOLDOUT_SEED})",
-                    (HOLDOUT_FRACTION * 100.0) as u32
-                ),
-            )
-        }
-    };
+            "{}{k}-fold cross-validation on --data, pipeline refitted per fold (seed {seed})",
+            if raw_label.is_some() { "stratified " } else { "" }
+        )
+            }
+            Some(_) => format!(
+                "random {}% of --data rows (seed {HOLDOUT_SEED})",
+                (HOLDOUT_FRACTION * 100.0) as u32
+            ),
+            None => "file: --valid".to_string(),
+        };
+    if let (None, Some(v)) = (split, &valid) {
+        fold_list.push(Fold::new(train.blocks.clone(), v.clone()));
+    }
     Ok(Prepared {
         pipeline,
         rows_dropped: train.dropped.0.clone(),
         train: train.blocks,
         valid,
-        folds,
+        folds: fold_list,
         validation,
         load_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
@@ -147,24 +164,13 @@ fn read_raw(spec: &PipelineSpec, source: &DataSource) -> Result<Vec<RecordBatch>
     Ok(source.map_partitions(&projection, |_, batch| Ok::<_, FeatureError>(batch), &|| {})?)
 }
 
-/// Every in-memory partition transformed, with the rows read and dropped.
-fn transform_batches(
-    pipeline: &FittedPipeline,
-    raw: &[RecordBatch],
-) -> Result<Transformed, FeatureError> {
-    let parts = raw
-        .par_iter()
-        .map(|b| pipeline.transform_counted(b))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = Transformed {
-        blocks: Vec::new(),
-        rows_read: 0,
-        dropped: DropCounts::default(),
-    };
-    for ((block, dropped), batch) in parts.into_iter().zip(raw) {
-        out.blocks.push(block);
-        out.dropped.merge(&dropped);
-        out.rows_read += batch.num_rows() as u64;
+/// The parts' blocks one after another, with their rows read and dropped added up.
+fn concat(parts: Vec<Transformed>) -> Transformed {
+    let mut out = Transformed::default();
+    for part in parts {
+        out.blocks.extend(part.blocks);
+        out.rows_read += part.rows_read;
+        out.dropped.merge(&part.dropped);
     }
-    Ok(out)
+    out
 }
