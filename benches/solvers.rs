@@ -1,14 +1,20 @@
 //! Normal equations versus L-BFGS on a taxi-shaped block set: 1M rows in 8 blocks, one dense
 //! feature (trip distance) and two 265-zone one-hot columns (531 features).
+//! Also the Gram statistics alone (one block after another on one thread) and one ridge solve
+//! from them.
 //! `cargo bench --bench solvers`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use distml::feature::{FeatureBlock, FeatureLayout, SparseColumn};
-use distml::model::{LinearRegression, Solver};
+use distml::model::{GramSummary, LinearRegression, NormalEquations, Solver};
 use distml::train::fit_local;
 use ndarray::{Array1, Array2};
+
+/// The allocator of the `distml` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ROWS: usize = 1_000_000;
 const BLOCKS: usize = 8;
@@ -78,6 +84,31 @@ fn solvers(c: &mut Criterion) {
             b.iter(|| black_box(fit_local(&params, &blocks, &layout).unwrap()))
         });
     }
+    // The statistics the normal solver and every tuning fold start from.
+    group.bench_function("gram", |b| {
+        b.iter(|| {
+            let parts: Vec<GramSummary> = blocks
+                .iter()
+                .map(|block| GramSummary::from_block(block, layout.width()))
+                .collect();
+            black_box(parts)
+        })
+    });
+    // One ridge solve from those statistics: standardise, factor 531 × 531, solve.
+    let gram = blocks
+        .iter()
+        .map(|block| GramSummary::from_block(block, layout.width()))
+        .reduce(|a, b| a.merge(&b))
+        .unwrap();
+    let ridge = LinearRegression::params().reg(0.01).check().unwrap();
+    group.bench_function("ridge_from_gram", |b| {
+        b.iter(|| black_box(NormalEquations::new(gram.clone()).solve(&ridge).unwrap()))
+    });
+    // Scoring a fitted model: predictions and every regression metric.
+    let (model, _) = fit_local(&ridge, &blocks, &layout).unwrap();
+    group.bench_function("evaluate", |b| {
+        b.iter(|| black_box(distml::train::evaluate_blocks(&model, &blocks)))
+    });
     group.finish();
 }
 

@@ -39,19 +39,33 @@ impl RegressionAccumulator {
     /// Adds labels, predictions and optional weights of one partition.
     pub fn add(&mut self, labels: &[f64], predictions: &[f64], weights: Option<&[f64]>) {
         let n = labels.len().min(predictions.len());
-        let labels = &labels[..n];
-        let weights = weights.map(|w| &w[..n]);
-        let errors: Vec<f64> = labels.iter().zip(predictions).map(|(y, p)| y - p).collect();
-        let [sum_sq, sum_abs] = match weights {
-            None => sums(n, |i| [errors[i] * errors[i], errors[i].abs()]),
-            Some(w) => sums(n.min(w.len()), |i| {
-                [w[i] * errors[i] * errors[i], w[i] * errors[i].abs()]
-            }),
+        let (labels, predictions) = (&labels[..n], &predictions[..n]);
+        let weights = weights.map(|w| &w[..n.min(w.len())]);
+        let n = weights.map_or(n, <[f64]>::len);
+        let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
+        // Two passes without storing the errors: the sums, then squares about the mean error.
+        let [w_sum, we, we2, wabs] = sums(n, |i| {
+            let (w, e) = (weight(i), labels[i] - predictions[i]);
+            [w, w * e, w * e * e, w * e.abs()]
+        });
+        let error = if w_sum == 0.0 {
+            Moments::default()
+        } else {
+            let mean = we / w_sum;
+            let [m2] = sums(n, |i| {
+                let d = labels[i] - predictions[i] - mean;
+                [weight(i) * d * d]
+            });
+            Moments {
+                weight: w_sum,
+                mean,
+                m2,
+            }
         };
         self.label = self.label.merge(Moments::of(labels, weights));
-        self.error = self.error.merge(Moments::of(&errors, weights));
-        self.sum_sq += sum_sq;
-        self.sum_abs += sum_abs;
+        self.error = self.error.merge(error);
+        self.sum_sq += we2;
+        self.sum_abs += wabs;
         self.rows += n as u64;
     }
 

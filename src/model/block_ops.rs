@@ -17,13 +17,23 @@ pub fn margins(
     intercept: f64,
 ) -> Array1<f64> {
     let d = block.dense.ncols();
-    let mut eta = if d > 0 {
-        let dense = block.dense.slice(s![rows.clone(), ..]);
-        dense.dot(&ArrayView1::from(&beta[..d])) + intercept
-    } else {
-        Array1::from_elem(rows.len(), intercept)
-    };
+    let dense = block.dense.slice(s![rows.clone(), ..]);
+    let mut eta = Array1::from_elem(rows.len(), intercept);
     let out = eta.as_slice_mut().expect("fresh arrays are contiguous");
+    match dense.as_slice() {
+        // Row by row: a matrix–vector product call per row costs more than a few columns.
+        Some(x) if d > 0 => {
+            for (e, row) in out.iter_mut().zip(x.chunks_exact(d)) {
+                *e += row.iter().zip(&beta[..d]).map(|(x, b)| x * b).sum::<f64>();
+            }
+        }
+        _ if d > 0 => {
+            for (e, m) in out.iter_mut().zip(dense.dot(&ArrayView1::from(&beta[..d]))) {
+                *e += m;
+            }
+        }
+        _ => {}
+    }
     for col in &block.sparse {
         let coef = &beta[col.offset..col.offset + col.width];
         let idx = &col.indices[rows.clone()];

@@ -53,9 +53,11 @@ impl PivotedCholesky {
                 }
                 let lkk = best.sqrt();
                 ws[k * n + k] = lkk;
+                // One division per column, not per entry (as LAPACK scales by 1/L[k, k]).
+                let inv = 1.0 / lkk;
                 for i in k + 1..n {
                     let earlier = dot(&ws[i * n + start..i * n + k], &ws[k * n + start..k * n + k]);
-                    let v = (ws[i * n + k] - earlier) / lkk;
+                    let v = (ws[i * n + k] - earlier) * inv;
                     ws[i * n + k] = v;
                     diag[i] -= v * v;
                 }
@@ -126,19 +128,18 @@ impl PivotedCholesky {
         }
     }
 
-    /// `y ← L⁻ᵀ·y` over the leading `y.len()` pivoted rows.
+    /// `y ← L⁻ᵀ·y` over the leading `y.len()` pivoted rows, by rows of L (contiguous): once
+    /// `yᵢ` is known, its part `L[i, j]·yᵢ` leaves every earlier `yⱼ`.
     fn backward(&self, y: &mut [f64]) {
-        let r = y.len();
-        for i in (0..r).rev() {
-            let col = self.l.column(i);
-            let s: f64 = col
-                .iter()
-                .take(r)
-                .skip(i + 1)
-                .zip(&y[i + 1..])
-                .map(|(l, v)| l * v)
-                .sum();
-            y[i] = (y[i] - s) / self.l[[i, i]];
+        let n = self.dim();
+        let ls = self.l.as_slice().expect("an owned standard-layout matrix");
+        for i in (0..y.len()).rev() {
+            y[i] /= ls[i * n + i];
+            let (earlier, rest) = y.split_at_mut(i);
+            let yi = rest[0];
+            for (yj, &lij) in earlier.iter_mut().zip(&ls[i * n..i * n + i]) {
+                *yj -= lij * yi;
+            }
         }
     }
 

@@ -39,7 +39,11 @@ impl LinearModel {
     /// The mean response per row: the prediction (least squares), the probability of class 1
     /// (logistic) or the expected count (Poisson).
     pub fn predict_mean(&self, block: &FeatureBlock) -> Array1<f64> {
-        self.predict_link(block).mapv(|e| self.family.mean(e))
+        let mut eta = self.predict_link(block);
+        if self.family != Family::Gaussian {
+            eta.mapv_inplace(|e| self.family.mean(e));
+        }
+        eta
     }
 
     /// The prediction per row: the mean response, except the class (0 or 1, threshold 0.5)

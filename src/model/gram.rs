@@ -11,8 +11,30 @@ use serde::{Deserialize, Serialize};
 use crate::eval::lanes::sums;
 use crate::feature::{FeatureBlock, SparseColumn};
 
-/// Up to this many dense columns, their products are summed row by row.
-const ROW_BY_ROW_DENSE: usize = 8;
+/// Row weights: one per row, or all one when a block has no weight column (no vector of ones
+/// to allocate and read).
+trait RowWeights: Copy {
+    /// The weight of row `i`.
+    fn at(self, i: usize) -> f64;
+}
+
+impl RowWeights for &[f64] {
+    #[inline]
+    fn at(self, i: usize) -> f64 {
+        self[i]
+    }
+}
+
+/// Every row weighs one.
+#[derive(Clone, Copy)]
+struct Unweighted;
+
+impl RowWeights for Unweighted {
+    #[inline]
+    fn at(self, _: usize) -> f64 {
+        1.0
+    }
+}
 
 /// The merged Gram statistics of a weighted least-squares problem with `p` features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,25 +76,24 @@ impl GramSummary {
 
     /// Statistics of `block` with its own weights and labels, for `p` features.
     pub fn from_block(block: &FeatureBlock, p: usize) -> Self {
-        let n = block.rows();
-        let ones;
-        let w = match &block.weight {
-            Some(w) => w.as_slice().expect("contiguous weights"),
-            None => {
-                ones = vec![1.0; n];
-                &ones
-            }
-        };
         let mut g = GramSummary::zeros(p);
-        g.accumulate(block, w, block.label.as_slice().expect("contiguous labels"));
+        let z = block.label.as_slice().expect("contiguous labels");
+        match &block.weight {
+            Some(w) => g.add_rows(block, w.as_slice().expect("contiguous weights"), z),
+            None => g.add_rows(block, Unweighted, z),
+        }
         g
     }
 
     /// Adds the rows of `block` with row weights `w` and responses `z` (IRLS passes its
     /// working weights and responses here).
     pub fn accumulate(&mut self, block: &FeatureBlock, w: &[f64], z: &[f64]) {
-        let [weight, weight_sq, ysum, yy] = sums(w.len().min(z.len()), |i| {
-            let (wi, zi) = (w[i], z[i]);
+        self.add_rows(block, w, z);
+    }
+
+    fn add_rows<W: RowWeights>(&mut self, block: &FeatureBlock, w: W, z: &[f64]) {
+        let [weight, weight_sq, ysum, yy] = sums(block.rows().min(z.len()), |i| {
+            let (wi, zi) = (w.at(i), z[i]);
             [wi, wi * wi, wi * zi, wi * zi * zi]
         });
         self.weight += weight;
@@ -82,66 +103,45 @@ impl GramSummary {
         let d = block.dense.ncols();
         let dense = block.dense.as_standard_layout();
         let x = dense.as_slice().expect("standard layout");
-        if d > ROW_BY_ROW_DENSE {
-            self.add_dense_products(&dense.view(), w, z);
-        } else if d > 0 {
-            self.add_dense_rows(x, d, w, z);
+        match d {
+            0 => {}
+            1 => self.add_dense_rows::<1, W>(x, w, z),
+            2 => self.add_dense_rows::<2, W>(x, w, z),
+            3 => self.add_dense_rows::<3, W>(x, w, z),
+            4 => self.add_dense_rows::<4, W>(x, w, z),
+            _ => self.add_dense_products(&dense.view(), w, z),
         }
-        let p = self.features();
-        let xtx = self.xtx.as_slice_mut().expect("standard layout");
         for (c, col) in block.sparse.iter().enumerate() {
-            for (i, &k) in col.indices.iter().enumerate() {
-                if k == SparseColumn::NONE || w[i] == 0.0 {
-                    continue;
-                }
-                let v = col.values.as_ref().map_or(1.0, |v| v[i]);
-                let wv = w[i] * v;
-                let j = col.offset + k as usize;
-                // One active index per row: the column's own block is diagonal.
-                xtx[j * p + j] += wv * v;
-                self.xty[j] += wv * z[i];
-                self.xsum[j] += wv;
-                // Dense × sparse: a scatter-add of the row's dense values into column j.
-                for (a, &xa) in x[i * d..(i + 1) * d].iter().enumerate() {
-                    xtx[a * p + j] += wv * xa;
-                }
-                // Sparse × sparse: one count per pair of categorical columns.
-                for other in &block.sparse[c + 1..] {
-                    let k2 = other.indices[i];
-                    if k2 == SparseColumn::NONE {
-                        continue;
-                    }
-                    let v2 = other.values.as_ref().map_or(1.0, |v| v[i]);
-                    let j2 = other.offset + k2 as usize;
-                    let (lo, hi) = if j < j2 { (j, j2) } else { (j2, j) };
-                    xtx[lo * p + hi] += wv * v2;
-                }
+            self.add_sparse(col, x, d, w, z);
+            for other in &block.sparse[c + 1..] {
+                self.add_sparse_pair(col, other, w);
             }
         }
     }
 
-    /// Dense × dense and dense moments row by row (`x` row-major with `d` columns): for a few
-    /// dense columns, cheaper than a weighted copy of the block and matrix products.
-    fn add_dense_rows(&mut self, x: &[f64], d: usize, w: &[f64], z: &[f64]) {
-        let mut xtx = vec![0.0; d * d];
-        let (mut xty, mut xsum) = (vec![0.0; d], vec![0.0; d]);
-        for ((row, &wi), &zi) in x.chunks_exact(d).zip(w).zip(z) {
-            for a in 0..d {
-                let wx = wi * row[a];
+    /// Dense × dense and dense moments row by row (`x` row-major with `D` columns), summed in
+    /// registers: for a few dense columns, cheaper than a weighted copy and matrix products.
+    fn add_dense_rows<const D: usize, W: RowWeights>(&mut self, x: &[f64], w: W, z: &[f64]) {
+        let mut xtx = [[0.0; D]; D];
+        let (mut xty, mut xsum) = ([0.0; D], [0.0; D]);
+        for (i, (row, &zi)) in x.chunks_exact(D).zip(z).enumerate() {
+            let wi = w.at(i);
+            for (a, &xa) in row.iter().enumerate() {
+                let wx = wi * xa;
                 xsum[a] += wx;
                 xty[a] += wx * zi;
-                for b in a..d {
-                    xtx[a * d + b] += wx * row[b];
+                for (g, &xb) in xtx[a].iter_mut().zip(row).skip(a) {
+                    *g += wx * xb;
                 }
             }
         }
-        self.add_dense(&xtx, &xty, &xsum);
+        self.add_dense(xtx.as_flattened(), &xty, &xsum);
     }
 
     /// Dense × dense and dense moments with one weighted copy of the block and matrix products.
-    fn add_dense_products(&mut self, x: &ArrayView2<f64>, w: &[f64], z: &[f64]) {
-        let w = ArrayView1::from(w);
-        let xw = x * &w.insert_axis(Axis(1));
+    fn add_dense_products<W: RowWeights>(&mut self, x: &ArrayView2<f64>, w: W, z: &[f64]) {
+        let w = Array1::from_shape_fn(x.nrows(), |i| w.at(i));
+        let xw = x * &w.view().insert_axis(Axis(1));
         let gram = xw.t().dot(x);
         let xty = xw.t().dot(&ArrayView1::from(z));
         let xsum = x.t().dot(&w);
@@ -163,6 +163,64 @@ impl GramSummary {
             }
             self.xty[a] += xty[a];
             self.xsum[a] += xsum[a];
+        }
+    }
+
+    /// One categorical column's own entries (its block of `XᵀWX` is diagonal: one active index
+    /// per row), its `XᵀWz` and sums, and its products with the dense columns (`x`, `d` wide).
+    /// They are summed per category side by side, so a row updates one cache line, and kept
+    /// apart from the pairs of columns so each loop touches little memory.
+    fn add_sparse<W: RowWeights>(
+        &mut self,
+        col: &SparseColumn,
+        x: &[f64],
+        d: usize,
+        w: W,
+        z: &[f64],
+    ) {
+        // Per category: [Σwv², Σwvz, Σwv, Σwv·x₀, …, Σwv·x_{d−1}].
+        let stride = 3 + d;
+        let mut acc = vec![0.0; col.width * stride];
+        for (i, &k) in col.indices.iter().enumerate() {
+            let wi = w.at(i);
+            if k == SparseColumn::NONE || wi == 0.0 {
+                continue;
+            }
+            let v = col.values.as_ref().map_or(1.0, |v| v[i]);
+            let wv = wi * v;
+            let slot = &mut acc[k as usize * stride..(k as usize + 1) * stride];
+            slot[0] += wv * v;
+            slot[1] += wv * z[i];
+            slot[2] += wv;
+            for (s, &xa) in slot[3..].iter_mut().zip(&x[i * d..(i + 1) * d]) {
+                *s += wv * xa;
+            }
+        }
+        for (k, slot) in acc.chunks_exact(stride).enumerate() {
+            let j = col.offset + k;
+            self.xtx[[j, j]] += slot[0];
+            self.xty[j] += slot[1];
+            self.xsum[j] += slot[2];
+            for (a, &s) in slot[3..].iter().enumerate() {
+                // Dense columns come first, so (a, j) is in the upper triangle.
+                self.xtx[[a, j]] += s;
+            }
+        }
+    }
+
+    /// The products of two categorical columns: one weighted count per row where both are active.
+    fn add_sparse_pair<W: RowWeights>(&mut self, a: &SparseColumn, b: &SparseColumn, w: W) {
+        let p = self.features();
+        let xtx = self.xtx.as_slice_mut().expect("standard layout");
+        for (i, (&ka, &kb)) in a.indices.iter().zip(&b.indices).enumerate() {
+            if ka == SparseColumn::NONE || kb == SparseColumn::NONE {
+                continue;
+            }
+            let va = a.values.as_ref().map_or(1.0, |v| v[i]);
+            let vb = b.values.as_ref().map_or(1.0, |v| v[i]);
+            let (ja, jb) = (a.offset + ka as usize, b.offset + kb as usize);
+            let (lo, hi) = if ja < jb { (ja, jb) } else { (jb, ja) };
+            xtx[lo * p + hi] += w.at(i) * va * vb;
         }
     }
 
@@ -254,7 +312,7 @@ mod tests {
 
     #[test]
     fn row_by_row_and_matrix_product_paths_match_the_dense_computation() {
-        for d in [1, 3, ROW_BY_ROW_DENSE + 4] {
+        for d in [1, 3, 4, 5, 12] {
             let base = random_block(50, d as u64);
             let wide = Array2::from_shape_fn((50, d), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
             let block = FeatureBlock {

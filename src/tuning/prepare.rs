@@ -65,6 +65,10 @@ pub fn prepare(
     let spec = pipeline_spec(config, &source)?;
     // The projected raw columns are read once; every fit and transform runs from memory.
     let raw = read_raw(&spec, &source)?;
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "tune: raw columns read"
+    );
     // Stratify on the label when it is a raw column (a generic table's target).
     let label = &spec.check()?.label_col;
     let raw_label = (stratify && spec.input_columns().contains(label)).then_some(label.as_str());
@@ -99,7 +103,15 @@ pub fn prepare(
     // and every fold's fit (on the other folds' rows: no leakage) merge the parts' summaries.
     let parted = spec.parted(&raw, &parts, count)?;
     drop(raw);
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "tune: rows divided into parts"
+    );
     let full = parted.fit_without(None)?;
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "tune: pipeline fitted on all rows"
+    );
     let pipeline = full.pipeline;
     let train = concat(full.parts);
     if train.rows() == 0 {
@@ -127,20 +139,11 @@ pub fn prepare(
         let valid_side = std::mem::take(&mut fit.parts[h as usize]).blocks;
         fold_list.push(Fold::new(concat(fit.parts).blocks, valid_side));
     }
-    let validation =
-        match split {
-            Some(RowSplit::KFold { k, seed }) => {
-                format!(
-            "{}{k}-fold cross-validation on --data, pipeline refitted per fold (seed {seed})",
-            if raw_label.is_some() { "stratified " } else { "" }
-        )
-            }
-            Some(_) => format!(
-                "random {}% of --data rows (seed {HOLDOUT_SEED})",
-                (HOLDOUT_FRACTION * 100.0) as u32
-            ),
-            None => "file: --valid".to_string(),
-        };
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "tune: fold pipelines fitted"
+    );
+    let validation = describe(split, raw_label.is_some());
     if let (None, Some(v)) = (split, &valid) {
         fold_list.push(Fold::new(train.blocks.clone(), v.clone()));
     }
@@ -154,6 +157,21 @@ pub fn prepare(
         load_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
     })
+}
+
+/// How the validation rows were chosen, for the summary.
+fn describe(split: Option<RowSplit>, stratified: bool) -> String {
+    match split {
+        Some(RowSplit::KFold { k, seed }) => {
+            let kind = if stratified { "stratified " } else { "" };
+            format!("{kind}{k}-fold cross-validation on --data, pipeline refitted per fold (seed {seed})")
+        }
+        Some(_) => format!(
+            "random {}% of --data rows (seed {HOLDOUT_SEED})",
+            (HOLDOUT_FRACTION * 100.0) as u32
+        ),
+        None => "file: --valid".to_string(),
+    }
 }
 
 /// The spec's input columns of every partition, in partition order.

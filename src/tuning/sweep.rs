@@ -126,11 +126,15 @@ pub fn run_tune(
         .num_threads(config.parallel)
         .build()
         .map_err(|e| TuneError::invalid("--parallel", e.to_string()))?;
+    let phase = Instant::now();
     warm_grams(&pool, &sets, config, &data.folds, &layout);
+    tracing::debug!(
+        seconds = phase.elapsed().as_secs_f64(),
+        "tune: fold Grams computed"
+    );
     let fractions = config.scheduler.rung_fractions(sets.len());
     let mut alive: Vec<usize> = (0..sets.len()).collect();
     let mut resumed = 0usize;
-    let phase = Instant::now();
     for (rung, fraction) in fractions.iter().enumerate() {
         let last = rung + 1 == fractions.len();
         let outcomes: Vec<(usize, TrialResult, bool)> = pool.install(|| {
