@@ -77,12 +77,17 @@ impl GramSummary {
     /// Statistics of `block` with its own weights and labels, for `p` features.
     pub fn from_block(block: &FeatureBlock, p: usize) -> Self {
         let mut g = GramSummary::zeros(p);
+        g.add_block(block);
+        g
+    }
+
+    /// Adds the rows of `block` with its own weights and labels.
+    pub fn add_block(&mut self, block: &FeatureBlock) {
         let z = block.label.as_slice().expect("contiguous labels");
         match &block.weight {
-            Some(w) => g.add_rows(block, w.as_slice().expect("contiguous weights"), z),
-            None => g.add_rows(block, Unweighted, z),
+            Some(w) => self.add_rows(block, w.as_slice().expect("contiguous weights"), z),
+            None => self.add_rows(block, Unweighted, z),
         }
-        g
     }
 
     /// Adds the rows of `block` with row weights `w` and responses `z` (IRLS passes its

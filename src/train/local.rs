@@ -18,6 +18,27 @@ use super::{tree_reduce, TrainSummary};
 /// L-BFGS memory (MLlib's default).
 const LBFGS_MEMORY: usize = 10;
 
+/// Partial Gram statistics summed in parallel: the blocks are cut into this many runs of
+/// consecutive blocks (a fixed number, so sums do not depend on the thread count).
+const GRAM_GROUPS: usize = 4;
+
+/// The Gram statistics of `blocks` for `p` features (`None` for no blocks): each run of
+/// consecutive blocks is summed into one summary — one dense p × p matrix per run, not per
+/// block — and the runs are merged in [`tree_reduce`]'s fixed tree.
+pub fn gram_of(blocks: &[FeatureBlock], p: usize) -> Option<GramSummary> {
+    let runs: Vec<&[FeatureBlock]> = blocks
+        .chunks(blocks.len().div_ceil(GRAM_GROUPS).max(1))
+        .collect();
+    let sum_run = |run: &&[FeatureBlock]| {
+        let mut gram = GramSummary::zeros(p);
+        for block in *run {
+            gram.add_block(block);
+        }
+        gram
+    };
+    tree_reduce(&runs, &sum_run, &|a, b| a.merge(&b))
+}
+
 /// Fits `params` on `blocks` laid out as `layout`, using every rayon thread.
 ///
 /// Validates every block first (NaN/inf features, labels outside the family's domain and bad
@@ -36,10 +57,7 @@ pub fn fit_local(
 
     let (beta, intercept, iterations, loss_history, converged, weight) = match solver {
         Solver::Normal => {
-            let gram = tree_reduce(blocks, &|b| GramSummary::from_block(b, p), &|a, b| {
-                a.merge(&b)
-            })
-            .ok_or(ModelError::EmptyData)?;
+            let gram = gram_of(blocks, p).ok_or(ModelError::EmptyData)?;
             let weight = gram.weight;
             if weight <= 0.0 {
                 return Err(ModelError::EmptyData);

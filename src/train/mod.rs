@@ -16,6 +16,6 @@ pub use error::JobError;
 pub use evaluate::evaluate_blocks;
 pub use features::pipeline_spec;
 pub use job::{run_train, run_train_on, JobProgress, JobSummary, PhaseSeconds, TrainOutcome};
-pub use local::fit_local;
+pub use local::{fit_local, gram_of};
 pub use reduce::tree_reduce;
 pub use summary::TrainSummary;

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{validate, Family, GramSummary, ModelError, NormalEquations};
-use crate::train::tree_reduce;
+use crate::model::{validate, Family, ModelError, NormalEquations};
+use crate::train::gram_of;
 
 /// One train/validation split, with its least-squares statistics cached on first use.
 #[derive(Debug)]
@@ -57,9 +57,6 @@ pub fn normal_equations_of(
     for (i, b) in blocks.iter().enumerate() {
         validate(b, i, layout, family)?;
     }
-    let gram = tree_reduce(blocks, &|b| GramSummary::from_block(b, p), &|a, b| {
-        a.merge(&b)
-    })
-    .ok_or(ModelError::EmptyData)?;
+    let gram = gram_of(blocks, p).ok_or(ModelError::EmptyData)?;
     Ok(NormalEquations::new(gram))
 }
