@@ -25,11 +25,20 @@ impl PivotedCholesky {
     /// [`PANEL`] columns (each column updated by the panel's earlier ones), then the trailing
     /// matrix takes the whole panel's update in matrix products, where nearly all the work is.
     pub(crate) fn factor(a: &Array2<f64>, rel_tol: f64) -> Self {
+        Self::factor_owned(a.to_owned(), rel_tol)
+    }
+
+    /// [`factor`](Self::factor), working in `a`'s own storage.
+    pub(crate) fn factor_owned(a: Array2<f64>, rel_tol: f64) -> Self {
         let n = a.nrows();
         // `w` holds L in its lower triangle and the not yet factored rest below-right of it.
-        let mut w = a.as_standard_layout().into_owned();
+        let mut w = if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        };
         let mut perm: Vec<usize> = (0..n).collect();
-        let mut diag: Vec<f64> = (0..n).map(|i| a[[i, i]]).collect();
+        let mut diag: Vec<f64> = (0..n).map(|i| w[[i, i]]).collect();
         let max_diag = diag.iter().cloned().fold(0.0, f64::max);
         let tol = rel_tol * max_diag.max(f64::MIN_POSITIVE);
         let mut rank = 0;

@@ -94,24 +94,23 @@ impl NormalEquations {
         let (mean, scale) = (obj.centre(), obj.scale());
         let p = self.gram.features();
         let system = self.system(params.fit_intercept(), &obj);
-        let b = &system.b;
-        let mut m = system.a.clone();
-        for j in 0..p {
-            m[[j, j]] += obj.l2_theta()[j];
-        }
+        let (a, b, l2) = (&system.a, &system.b, obj.l2_theta());
         let (beta, rank, iterations, converged) = if obj.has_l1() {
-            let (theta, sweeps, converged) = coordinate_descent(&m, b, obj.l1_theta(), params);
+            let (theta, sweeps, converged) = coordinate_descent(a, l2, b, obj.l1_theta(), params);
             (&theta / scale, p, sweeps, converged)
         } else {
             let key = (
                 params.fit_intercept(),
-                obj.l2_theta().iter().map(|v| v.to_bits()).collect(),
+                l2.iter().map(|v| v.to_bits()).collect(),
             );
-            let (beta, rank) = self.direct_once(key, || direct(&m, b, scale));
+            let (beta, rank) = self.direct_once(key, || direct(a, l2, b, scale));
             (beta, rank, 1, true)
         };
         let theta = &beta * scale;
-        let objective = 0.5 * (system.yvar - 2.0 * b.dot(&theta) + theta.dot(&m.dot(&theta)))
+        // θᵀ(Ã + diag(l2))θ without forming the penalised matrix.
+        let quadratic =
+            theta.dot(&a.dot(&theta)) + l2.iter().zip(&theta).map(|(w, t)| w * t * t).sum::<f64>();
+        let objective = 0.5 * (system.yvar - 2.0 * b.dot(&theta) + quadratic)
             + obj
                 .l1_theta()
                 .iter()
@@ -193,15 +192,24 @@ impl NormalEquations {
     }
 }
 
-/// Solves `M·θ = b` and returns `β = θ/s` with its rank: exact for full rank, minimum-‖β‖
-/// among all solutions otherwise.
-fn direct(m: &Array2<f64>, b: &Array1<f64>, scale: &Array1<f64>) -> (Array1<f64>, usize) {
+/// Solves `(Ã + diag(l2))·θ = b` and returns `β = θ/s` with its rank: exact for full rank,
+/// minimum-‖β‖ among all solutions otherwise.
+fn direct(
+    a: &Array2<f64>,
+    l2: &Array1<f64>,
+    b: &Array1<f64>,
+    scale: &Array1<f64>,
+) -> (Array1<f64>, usize) {
     let p = b.len();
-    let f = PivotedCholesky::factor(m, RANK_TOL);
+    let mut m = a.to_owned();
+    for (j, w) in l2.iter().enumerate() {
+        m[[j, j]] += w;
+    }
+    let f = PivotedCholesky::factor_owned(m, RANK_TOL);
     if f.rank() == p {
         let mut theta = f.solve(b.view());
         // One refinement step recovers the digits the factorisation loses on ill-conditioned M.
-        let residual = b - &m.dot(&theta);
+        let residual = b - &(a.dot(&theta) + l2 * &theta);
         theta += &f.solve(residual.view());
         return (&theta / scale, p);
     }
@@ -217,31 +225,33 @@ fn direct(m: &Array2<f64>, b: &Array1<f64>, scale: &Array1<f64>) -> (Array1<f64>
     (beta0 + h.dot(&c), f.rank())
 }
 
-/// Minimises ½θᵀMθ − bᵀθ + Σ l1ⱼ|θⱼ| by cyclic coordinate descent.
+/// Minimises ½θᵀ(Ã + diag(l2))θ − bᵀθ + Σ l1ⱼ|θⱼ| by cyclic coordinate descent.
 fn coordinate_descent(
-    m: &Array2<f64>,
+    a: &Array2<f64>,
+    l2: &Array1<f64>,
     b: &Array1<f64>,
     l1: &Array1<f64>,
     params: &GlmValidParams,
 ) -> (Array1<f64>, usize, bool) {
     let p = b.len();
     let mut theta = Array1::<f64>::zeros(p);
-    // mt = M·θ, kept current after every coordinate update.
-    let mut mt = Array1::<f64>::zeros(p);
+    // at = Ã·θ, kept current after every coordinate update; the ridge part only touches θⱼ.
+    let mut at = Array1::<f64>::zeros(p);
     for sweep in 1..=params.max_iter() {
         let mut max_change: f64 = 0.0;
         for j in 0..p {
-            let mjj = m[[j, j]];
+            let ajj = a[[j, j]];
+            let mjj = ajj + l2[j];
             if mjj <= 0.0 {
                 continue;
             }
-            let rho = b[j] - (mt[j] - mjj * theta[j]);
+            let rho = b[j] - (at[j] - ajj * theta[j]);
             let new = soft_threshold(rho, l1[j]) / mjj;
             let delta = new - theta[j];
             if delta != 0.0 {
                 theta[j] = new;
-                // M is symmetric: its row j is column j, contiguous in memory.
-                mt.scaled_add(delta, &m.row(j));
+                // Ã is symmetric: its row j is column j, contiguous in memory.
+                at.scaled_add(delta, &a.row(j));
                 max_change = max_change.max(delta.abs());
             }
         }

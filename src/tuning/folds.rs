@@ -1,11 +1,15 @@
 //! Validation folds over feature blocks (cut from raw rows by `train::split`), each fold's
 //! training Gram statistics computed once and shared by every trial.
 
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{validate, Family, ModelError, NormalEquations};
-use crate::train::gram_of;
+use crate::model::{validate, Family, LinearModel, ModelError, NormalEquations};
+use crate::train::{evaluate_blocks, gram_of};
+
+/// A fitted model's exact bits: coefficients, then the intercept.
+type ModelBits = Vec<u64>;
 
 /// One train/validation split, with its least-squares statistics cached on first use.
 #[derive(Debug)]
@@ -15,6 +19,8 @@ pub struct Fold {
     /// Rows to score.
     pub valid: Vec<FeatureBlock>,
     normal: OnceLock<Result<NormalEquations, String>>,
+    /// Metrics of the models scored so far, by their bits.
+    scores: Mutex<HashMap<ModelBits, BTreeMap<String, f64>>>,
 }
 
 impl Fold {
@@ -24,7 +30,27 @@ impl Fold {
             train,
             valid,
             normal: OnceLock::new(),
+            scores: Mutex::default(),
         }
+    }
+
+    /// `model`'s metrics on the validation rows. Trials that solve to the very same model (at
+    /// `reg=0` every `elastic-net` value does) share one scoring.
+    pub fn score(&self, model: &LinearModel) -> BTreeMap<String, f64> {
+        let bits: ModelBits = model
+            .coefficients
+            .iter()
+            .chain([&model.intercept])
+            .map(|v| v.to_bits())
+            .collect();
+        let known = self.scores.lock().ok().and_then(|s| s.get(&bits).cloned());
+        known.unwrap_or_else(|| {
+            let metrics = evaluate_blocks(model, &self.valid);
+            if let Ok(mut scores) = self.scores.lock() {
+                scores.insert(bits, metrics.clone());
+            }
+            metrics
+        })
     }
 
     /// The fold's normal equations (blocks validated, one Gram pass), computed once.
@@ -59,4 +85,37 @@ pub fn normal_equations_of(
     }
     let gram = gram_of(blocks, p).ok_or(ModelError::EmptyData)?;
     Ok(NormalEquations::new(gram))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ModelKind;
+    use ndarray::{array, Array2};
+
+    #[test]
+    fn the_same_model_is_scored_once_and_another_model_anew() {
+        let block = FeatureBlock {
+            dense: Array2::from_shape_fn((6, 1), |(i, _)| i as f64),
+            sparse: vec![],
+            label: array![0.5, 1.0, 2.5, 3.0, 4.5, 5.0],
+            weight: None,
+        };
+        let fold = Fold::new(vec![], vec![block]);
+        let model = |slope: f64| LinearModel {
+            family: Family::Gaussian,
+            coefficients: array![slope],
+            intercept: 0.5,
+            feature_names: vec!["x".into()],
+            params: ModelKind::Linear.params().check().unwrap(),
+        };
+        let first = fold.score(&model(1.0));
+        assert_eq!(fold.score(&model(1.0)), first);
+        assert_eq!(fold.scores.lock().unwrap().len(), 1);
+        // Residuals 0, −0.5, 0, −0.5, 0, −0.5 for slope 1 and intercept 0.5.
+        assert!((first["rmse"] - 0.125f64.sqrt()).abs() < 1e-12);
+        let other = fold.score(&model(0.9));
+        assert_ne!(other["rmse"], first["rmse"]);
+        assert_eq!(fold.scores.lock().unwrap().len(), 2);
+    }
 }

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::feature::{FeatureBlock, FeatureLayout};
+use crate::feature::FeatureLayout;
 use crate::model::{
     Family, GlmValidParams, LinearModel, ModelError, NormalEquations, Solver, NORMAL_MAX_FEATURES,
 };
-use crate::train::{evaluate_blocks, fit_local};
+use crate::train::fit_local;
 
 use super::folds::Fold;
 use super::Metric;
@@ -147,7 +147,7 @@ pub fn score_folds(
     };
     for (i, fold) in folds.iter().enumerate() {
         let (model, iterations, curve) = fit_fold(params, fold, layout)?;
-        let m = score(&model, &fold.valid);
+        let m = fold.score(&model);
         let value = m.get(metric.name()).copied().ok_or_else(|| {
             ModelError::Numerical(format!(
                 "metric {} does not apply to a {:?} model",
@@ -167,14 +167,12 @@ pub fn score_folds(
     Ok(out)
 }
 
-fn score(model: &LinearModel, blocks: &[FeatureBlock]) -> BTreeMap<String, f64> {
-    evaluate_blocks(model, blocks)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feature::FeatureBlock;
     use crate::model::ModelKind;
+    use crate::train::evaluate_blocks;
     use ndarray::Array2;
 
     #[test]
