@@ -5,10 +5,11 @@ Run by hand (not in CI):
     bash experiments/setup.sh && cargo build --release
     [REPEATS=2] [DISTML_REPEATS=5] experiments/.venv/bin/python experiments/taxi_sweep.py [ROWS]
 Prints one table: end-to-end seconds (read + features + 18 fits + scoring + refit; the best of
-DISTML_REPEATS runs for distml and REPEATS for scikit-learn, Spark cold and warm in one session), best CV RMSE, the
-best params, and the ratio to distml. scikit-learn uses ElasticNet(alpha=regParam,
-l1_ratio=elasticNetParam) on the DictVectorizer one-hot matrix (sklearn's objective is MLlib's
-without standardisation; alpha=0 is plain least squares by coordinate descent).
+DISTML_REPEATS runs for distml and of REPEATS for scikit-learn, Spark cold and warm in one
+session), best CV RMSE, the best params, and the ratio to distml. scikit-learn uses
+ElasticNet(alpha=regParam, l1_ratio=elasticNetParam) on the DictVectorizer one-hot matrix
+(sklearn's objective is MLlib's without standardisation; alpha=0 is plain least squares by
+coordinate descent).
 """
 import json
 import os

@@ -33,6 +33,7 @@ mod persist_float;
 mod pipeline;
 pub mod presets;
 mod quantile_discretizer;
+mod relabel;
 mod sketch;
 mod stage;
 mod standard_scaler;

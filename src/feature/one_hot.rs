@@ -211,6 +211,24 @@ pub struct OneHotEncoderModel {
 }
 
 impl OneHotEncoderModel {
+    /// Whether `part` (fitted on a subset of this model's rows) encodes the same way once its
+    /// inputs in `relabeled` are read through their own labels: same settings and columns, and
+    /// a relabelled input's unseen categories are all-zero rows (kept in a bucket, then dropped).
+    pub(super) fn relabels(&self, part: &Self, relabeled: &[String]) -> bool {
+        let same_settings = self.drop_last == part.drop_last
+            && self.handle_invalid == part.handle_invalid
+            && self.columns.len() == part.columns.len();
+        let unseen_is_zero = self.handle_invalid == HandleInvalid::Keep && self.drop_last;
+        same_settings
+            && self.columns.iter().zip(&part.columns).all(|(a, b)| {
+                let same_column = a.input == b.input && a.output == b.output;
+                match relabeled.contains(&a.input) {
+                    true => same_column && unseen_is_zero,
+                    false => a == b,
+                }
+            })
+    }
+
     /// Category count per column.
     pub fn sizes(&self) -> Vec<usize> {
         self.columns.iter().map(|c| c.size).collect()

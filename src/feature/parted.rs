@@ -99,6 +99,13 @@ impl PartedRows<'_> {
 
     /// Fits on every part but `held` (on every part when `None`), then transforms every part.
     pub fn fit_without(&self, held: Option<u8>) -> Result<PartedFit, FeatureError> {
+        let pipeline = self.fit(held)?;
+        let parts = self.transform(&pipeline)?;
+        Ok(PartedFit { pipeline, parts })
+    }
+
+    /// The pipeline fitted on every part but `held` (on every part when `None`).
+    pub fn fit(&self, held: Option<u8>) -> Result<FittedPipeline, FeatureError> {
         let kept: Vec<usize> = (0..self.parts())
             .filter(|&p| held != Some(p as u8))
             .collect();
@@ -117,9 +124,7 @@ impl PartedRows<'_> {
                 merge_all(per_part)
             }
         };
-        let pipeline = self.spec.fit_with(self.schema.clone(), &pass)?;
-        let parts = self.transform(&pipeline)?;
-        Ok(PartedFit { pipeline, parts })
+        self.spec.fit_with(self.schema.clone(), &pass)
     }
 
     /// The first pass's summaries of the `kept` parts, each part summarised once for all fits.
@@ -163,8 +168,9 @@ impl PartedRows<'_> {
         merge_all(results)
     }
 
-    /// Every part transformed by `pipeline`, from where the prefix left it.
-    fn transform(&self, pipeline: &FittedPipeline) -> Result<Vec<Transformed>, FeatureError> {
+    /// Every part transformed by `pipeline` (fitted on these parts), from where the prefix left
+    /// it: `parts[p]` holds part `p`'s rows, one block per partition.
+    pub fn transform(&self, pipeline: &FittedPipeline) -> Result<Vec<Transformed>, FeatureError> {
         let skip = self.prefix.len();
         self.frames
             .par_iter()

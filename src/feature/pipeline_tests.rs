@@ -519,3 +519,110 @@ fn a_fit_without_one_part_equals_a_fit_on_the_other_parts_alone() {
         }
     }
 }
+
+/// The taxi preset on `rows` generated trips in 4 partitions, every row's part (of 3), and a
+/// zone that only part 0 has (so folds 1 and 2 never see it).
+fn parted_taxi(dir: &Path, spec: &PipelineSpec) -> (Vec<RecordBatch>, Vec<Vec<u8>>) {
+    let one = taxi_file(dir, 6_000, 7, 7);
+    let opts = ReadOptions {
+        partitions: Some(4),
+        ..Default::default()
+    };
+    let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
+    let inputs = spec.input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
+    let mut raw: Vec<RecordBatch> = source
+        .partitions()
+        .iter()
+        .map(|p| source.read(p, &projection).unwrap())
+        .collect();
+    let parts: Vec<Vec<u8>> = raw
+        .iter()
+        .map(|b| (0..b.num_rows()).map(|r| (r % 3) as u8).collect())
+        .collect();
+    // Zone 999 on a few part-0 rows of the first partition.
+    let Ok(pu) = raw[0].schema().index_of("PULocationID") else {
+        return (raw, parts);
+    };
+    let zones = raw[0]
+        .column(pu)
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap();
+    let edited: arrow_array::Int64Array = (0..raw[0].num_rows())
+        .map(|r| Some(if r % 300 == 0 { 999 } else { zones.value(r) }))
+        .collect();
+    let mut columns = raw[0].columns().to_vec();
+    columns[pu] = std::sync::Arc::new(edited);
+    raw[0] = RecordBatch::try_new(raw[0].schema(), columns).unwrap();
+    (raw, parts)
+}
+
+#[test]
+fn fold_pipelines_of_the_taxi_preset_relabel_the_whole_and_predict_alike() {
+    use crate::model::ModelKind;
+    use crate::train::{evaluate_blocks, fit_local};
+    let dir = tempfile::tempdir().unwrap();
+    let spec = presets::taxi();
+    let (raw, parts) = parted_taxi(dir.path(), &spec);
+    let parted = spec.parted(&raw, &parts, 3).unwrap();
+    let whole = parted.fit_without(None).unwrap();
+    let params = ModelKind::Ridge.params().reg(0.05).check().unwrap();
+    for held in 0..3u8 {
+        let fold = parted.fit_without(Some(held)).unwrap();
+        assert!(
+            spec.relabels(&whole.pipeline, &fold.pipeline),
+            "fold {held}"
+        );
+        // Zone 999 is only in part 0: the fold holding part 0 out never saw it.
+        if held == 0 {
+            assert!(fold.pipeline.layout().width() < whole.pipeline.layout().width());
+        }
+        // Fitted on the fold's rows in either feature space, scored on the held rows alike.
+        let side = |fit: &PartedFit, train: bool| -> Vec<FeatureBlock> {
+            (0..3u8)
+                .filter(|&p| (p != held) == train)
+                .flat_map(|p| fit.parts[p as usize].blocks.clone())
+                .collect()
+        };
+        let score = |fit: &PartedFit| {
+            let (model, _) = fit_local(&params, &side(fit, true), fit.pipeline.layout()).unwrap();
+            evaluate_blocks(&model, &side(fit, false))
+        };
+        let (own, shared) = (score(&fold), score(&whole));
+        for metric in ["rmse", "mae", "r2"] {
+            let (a, b) = (own[metric], shared[metric]);
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs(),
+                "fold {held} {metric}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fitted_scalers_or_a_kept_unseen_column_are_not_relabellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept_unseen = {
+        let mut spec = presets::taxi();
+        for stage in &mut spec.stages {
+            if let StageParams::OneHotEncoder(e) = stage {
+                *e = e.clone().drop_last(false);
+            }
+        }
+        spec
+    };
+    // A pipeline relabels itself (every_stage's fitted imputer holds a NaN, never equal).
+    let whole = presets::taxi()
+        .fit(&taxi_file(dir.path(), 2_000, 8, 8), &|| {})
+        .unwrap();
+    assert!(presets::taxi().relabels(&whole, &whole));
+    for spec in [every_stage(), kept_unseen] {
+        let (raw, parts) = parted_taxi(dir.path(), &spec);
+        let parted = spec.parted(&raw, &parts, 3).unwrap();
+        let whole = parted.fit_without(None).unwrap().pipeline;
+        let fold = parted.fit_without(Some(0)).unwrap().pipeline;
+        assert!(!spec.relabels(&whole, &fold));
+    }
+}

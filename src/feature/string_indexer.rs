@@ -370,6 +370,30 @@ pub struct StringIndexerModel {
 }
 
 impl StringIndexerModel {
+    /// The output columns `part` (fitted on a subset of this model's rows) labels differently,
+    /// when it only relabels them: both keep unseen values in a bucket, and every label of
+    /// `part` is one of this model's. `None` otherwise.
+    pub(super) fn relabels(&self, part: &Self) -> Option<Vec<String>> {
+        let keep = self.handle_invalid == HandleInvalid::Keep
+            && part.handle_invalid == self.handle_invalid;
+        if !keep || self.columns.len() != part.columns.len() {
+            return None;
+        }
+        let mut relabeled = Vec::new();
+        for (a, b) in self.columns.iter().zip(&part.columns) {
+            if a.input != b.input || a.output != b.output {
+                return None;
+            }
+            if a.labels != b.labels {
+                if !b.labels.iter().all(|l| a.by_text.contains_key(l)) {
+                    return None;
+                }
+                relabeled.push(a.output.clone());
+            }
+        }
+        Some(relabeled)
+    }
+
     /// The fitted columns.
     pub fn columns(&self) -> &[IndexedColumn] {
         &self.columns

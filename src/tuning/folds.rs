@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{validate, Family, LinearModel, ModelError, NormalEquations};
+use crate::model::{validate, Family, GramSummary, LinearModel, ModelError, NormalEquations};
 use crate::train::{evaluate_blocks, gram_of};
 
 /// A fitted model's exact bits: coefficients, then the intercept.
@@ -32,6 +32,14 @@ impl Fold {
             normal: OnceLock::new(),
             scores: Mutex::default(),
         }
+    }
+
+    /// A fold whose training rows are known only by their normal equations (computed from
+    /// statistics shared with other folds): every trial must solve from them.
+    pub fn with_normal(valid: Vec<FeatureBlock>, normal: NormalEquations) -> Self {
+        let fold = Fold::new(Vec::new(), valid);
+        let _ = fold.normal.set(Ok(normal));
+        fold
     }
 
     /// `model`'s metrics on the validation rows. Trials that solve to the very same model (at
@@ -73,18 +81,27 @@ impl Fold {
     }
 }
 
+/// The Gram statistics of `blocks` (validated first, then one pass in a fixed tree).
+pub fn gram_statistics(
+    blocks: &[FeatureBlock],
+    layout: &FeatureLayout,
+    family: Family,
+) -> Result<GramSummary, ModelError> {
+    for (i, b) in blocks.iter().enumerate() {
+        validate(b, i, layout, family)?;
+    }
+    gram_of(blocks, layout.width()).ok_or(ModelError::EmptyData)
+}
+
 /// The normal equations of `blocks` (validated first, then one Gram pass in a fixed tree).
 pub fn normal_equations_of(
     blocks: &[FeatureBlock],
     layout: &FeatureLayout,
     family: Family,
 ) -> Result<NormalEquations, ModelError> {
-    let p = layout.width();
-    for (i, b) in blocks.iter().enumerate() {
-        validate(b, i, layout, family)?;
-    }
-    let gram = gram_of(blocks, p).ok_or(ModelError::EmptyData)?;
-    Ok(NormalEquations::new(gram))
+    Ok(NormalEquations::new(gram_statistics(
+        blocks, layout, family,
+    )?))
 }
 
 #[cfg(test)]

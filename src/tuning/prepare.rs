@@ -8,12 +8,15 @@ use std::time::Instant;
 use arrow_array::RecordBatch;
 
 use crate::data::{DataSource, ReadOptions};
-use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed};
+use crate::feature::{
+    FeatureBlock, FeatureError, FittedPipeline, PartedRows, PipelineSpec, Transformed,
+};
+use crate::model::{Family, GramSummary, NormalEquations, NORMAL_MAX_FEATURES};
 use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
 use crate::train::split::{assign_parts, RowSplit};
 use crate::train::{pipeline_spec, JobError, TrainConfig};
 
-use super::folds::Fold;
+use super::folds::{gram_statistics, Fold};
 
 /// Features computed once and shared by every trial.
 #[derive(Debug)]
@@ -22,6 +25,8 @@ pub struct Prepared {
     pub pipeline: FittedPipeline,
     /// All training rows (the refit uses them).
     pub train: Vec<FeatureBlock>,
+    /// Their normal equations, when the folds' statistics were summed from shared parts.
+    pub train_normal: Option<NormalEquations>,
     /// `--valid` rows, if given.
     pub valid: Option<Vec<FeatureBlock>>,
     /// The folds trials are scored on.
@@ -38,11 +43,14 @@ pub struct Prepared {
 
 /// Prepares `config`'s data: `folds` k-fold CV on `--data` (stratified when `stratify`), else
 /// `--valid` as the one validation set, else a seeded 20% hold-out of `--data`.
+/// `shared_gram`: every trial solves least squares of this family from Gram statistics, so
+/// folds whose pipelines only relabel the whole pipeline's features may share its transform.
 pub fn prepare(
     config: &TrainConfig,
     folds: Option<usize>,
     seed: u64,
     stratify: bool,
+    shared_gram: Option<Family>,
 ) -> Result<Prepared, JobError> {
     let started = Instant::now();
     if config.data.is_empty() {
@@ -113,42 +121,39 @@ pub fn prepare(
         "tune: pipeline fitted on all rows"
     );
     let pipeline = full.pipeline;
-    let train = concat(full.parts);
-    if train.rows() == 0 {
+    let rows: u64 = full.parts.iter().map(Transformed::rows).sum();
+    if rows == 0 {
+        let read: u64 = full.parts.iter().map(|p| p.rows_read).sum();
         return Err(JobError::Invalid {
             flag: "--data",
-            message: format!(
-                "no rows left after the feature pipeline (read {})",
-                train.rows_read
-            ),
+            message: format!("no rows left after the feature pipeline (read {read})"),
         });
     }
-    if train.rows() < count as u64 {
+    if rows < count as u64 {
         return Err(JobError::Invalid {
             flag: "--folds",
-            message: format!("{count}: more folds than rows ({})", train.rows()),
+            message: format!("{count}: more folds than rows ({rows})"),
         });
     }
-    let valid = match &valid_source {
-        Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
-        None => None,
-    };
-    let mut fold_list = Vec::with_capacity(held.len());
-    for &h in &held {
-        let mut fit = parted.fit_without(Some(h))?;
-        let valid_side = std::mem::take(&mut fit.parts[h as usize]).blocks;
-        fold_list.push(Fold::new(concat(fit.parts).blocks, valid_side));
-    }
+    let (folds, train_normal) =
+        folds_of(&spec, &parted, &pipeline, &full.parts, &held, shared_gram)?;
     tracing::debug!(
         seconds = phase.elapsed().as_secs_f64(),
         "tune: fold pipelines fitted"
     );
+    let train = concat(full.parts);
+    let valid = match &valid_source {
+        Some(s) => Some(pipeline.transform_source(s, &|| {})?.blocks),
+        None => None,
+    };
+    let mut fold_list = folds;
     let validation = describe(split, raw_label.is_some());
     if let (None, Some(v)) = (split, &valid) {
         fold_list.push(Fold::new(train.blocks.clone(), v.clone()));
     }
     Ok(Prepared {
         pipeline,
+        train_normal,
         rows_dropped: train.dropped.0.clone(),
         train: train.blocks,
         valid,
@@ -157,6 +162,62 @@ pub fn prepare(
         load_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
     })
+}
+
+/// The folds holding out each part of `held` and, when they share the whole pipeline's
+/// features, the normal equations of all rows (for the refit).
+fn folds_of(
+    spec: &PipelineSpec,
+    parted: &PartedRows,
+    whole: &FittedPipeline,
+    parts: &[Transformed],
+    held: &[u8],
+    shared_gram: Option<Family>,
+) -> Result<(Vec<Fold>, Option<NormalEquations>), JobError> {
+    let layout = whole.layout();
+    let pipelines = held
+        .iter()
+        .map(|&h| parted.fit(Some(h)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let shared = shared_gram.filter(|_| {
+        !held.is_empty()
+            && layout.width() <= NORMAL_MAX_FEATURES
+            && pipelines.iter().all(|p| spec.relabels(whole, p))
+    });
+    let Some(family) = shared else {
+        // Each fold's pipeline transforms the rows itself.
+        let mut folds = Vec::with_capacity(held.len());
+        for (pipeline, &h) in pipelines.iter().zip(held) {
+            let mut by_part = parted.transform(pipeline)?;
+            let valid = std::mem::take(&mut by_part[h as usize]).blocks;
+            folds.push(Fold::new(concat(by_part).blocks, valid));
+        }
+        return Ok((folds, None));
+    };
+    // Every fold's features are the whole pipeline's, relabelled (`PipelineSpec::relabels`):
+    // one transform serves all folds, and a fold's Gram statistics are its parts' sum.
+    let grams = parts
+        .iter()
+        .map(|p| gram_statistics(&p.blocks, layout, family))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(JobError::from)?;
+    let sum_without = |held: Option<usize>| {
+        let kept = grams.iter().enumerate().filter(|(p, _)| Some(*p) != held);
+        let total = kept.fold(GramSummary::zeros(layout.width()), |sum, (_, g)| {
+            sum.merge(g)
+        });
+        NormalEquations::new(total)
+    };
+    let folds = held
+        .iter()
+        .map(|&h| {
+            Fold::with_normal(
+                parts[h as usize].blocks.clone(),
+                sum_without(Some(h as usize)),
+            )
+        })
+        .collect();
+    Ok((folds, Some(sum_without(None))))
 }
 
 /// How the validation rows were chosen, for the summary.

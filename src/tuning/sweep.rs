@@ -98,7 +98,13 @@ pub fn run_tune(
         Some(p) => Some(StateFile::open(p, config.resume)?),
         None => None,
     };
-    let data = prepare(&config.train, config.folds, config.seed, classification)?;
+    let data = prepare(
+        &config.train,
+        config.folds,
+        config.seed,
+        classification,
+        gram_only(&sets, &config.train),
+    )?;
     let layout = data.pipeline.layout().clone();
     let nfolds = data.folds.len();
     let mut trials: Vec<TrialResult> = sets
@@ -427,10 +433,17 @@ fn refit(
     let layout = data.pipeline.layout();
     let (model, training) = if uses_gram(&params, layout.width()) {
         let started = Instant::now();
+        let computed;
+        let normal = match &data.train_normal {
+            Some(normal) => normal,
+            None => {
+                computed = normal_equations_of(&data.train, layout, params.family())
+                    .map_err(JobError::from)?;
+                &computed
+            }
+        };
         let (model, iterations, loss_history) =
-            normal_equations_of(&data.train, layout, params.family())
-                .and_then(|normal| fit_gram(&params, &normal, layout))
-                .map_err(JobError::from)?;
+            fit_gram(&params, normal, layout).map_err(JobError::from)?;
         let rows = data.train.iter().map(|b| b.rows()).sum();
         let summary = TrainSummary {
             solver: Solver::Normal,
@@ -461,6 +474,17 @@ fn refit(
     }
     job.seconds.evaluate = phase.elapsed().as_secs_f64();
     Ok((job, Some((model, training))))
+}
+
+/// The family of least squares every valid trial solves from Gram statistics (see
+/// [`uses_gram`]; the feature count is checked once it is known), if they all do.
+fn gram_only(sets: &[ParamSet], config: &TrainConfig) -> Option<Family> {
+    let params: Vec<_> = sets
+        .iter()
+        .filter_map(|s| s.apply(config).learner_params().ok())
+        .collect();
+    let all = !params.is_empty() && params.iter().all(|p| uses_gram(p, 0));
+    all.then_some(Family::Gaussian)
 }
 
 /// Computes every fold's Gram statistics up front, folds in parallel, when some trial solves
