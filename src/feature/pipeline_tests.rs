@@ -419,6 +419,18 @@ fn summaries_with_infinities_cross_the_process_boundary() {
     }]));
 }
 
+/// Every partition of `source`, projected on `spec`'s input columns.
+fn spec_batches(source: &DataSource, spec: &PipelineSpec) -> Vec<RecordBatch> {
+    let inputs = spec.input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
+    source
+        .partitions()
+        .iter()
+        .map(|p| source.read(p, &projection).unwrap())
+        .collect()
+}
+
 /// The rows of `batch` whose part `keep` accepts.
 fn rows_where(batch: &RecordBatch, parts: &[u8], keep: &dyn Fn(u8) -> bool) -> RecordBatch {
     let mask = arrow_array::BooleanArray::from(parts.iter().map(|&p| keep(p)).collect::<Vec<_>>());
@@ -472,14 +484,7 @@ fn a_fit_without_one_part_equals_a_fit_on_the_other_parts_alone() {
     };
     let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
     for spec in [presets::taxi(), every_stage()] {
-        let inputs = spec.input_columns();
-        let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let projection = source.projection(&names).unwrap();
-        let raw: Vec<RecordBatch> = source
-            .partitions()
-            .iter()
-            .map(|p| source.read(p, &projection).unwrap())
-            .collect();
+        let raw = spec_batches(&source, &spec);
         let parts: Vec<Vec<u8>> = raw
             .iter()
             .map(|b| {
@@ -529,14 +534,7 @@ fn parted_taxi(dir: &Path, spec: &PipelineSpec) -> (Vec<RecordBatch>, Vec<Vec<u8
         ..Default::default()
     };
     let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
-    let inputs = spec.input_columns();
-    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let projection = source.projection(&names).unwrap();
-    let mut raw: Vec<RecordBatch> = source
-        .partitions()
-        .iter()
-        .map(|p| source.read(p, &projection).unwrap())
-        .collect();
+    let mut raw = spec_batches(&source, &spec);
     let parts: Vec<Vec<u8>> = raw
         .iter()
         .map(|b| (0..b.num_rows()).map(|r| (r % 3) as u8).collect())
