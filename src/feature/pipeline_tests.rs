@@ -534,7 +534,7 @@ fn parted_taxi(dir: &Path, spec: &PipelineSpec) -> (Vec<RecordBatch>, Vec<Vec<u8
         ..Default::default()
     };
     let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
-    let mut raw = spec_batches(&source, &spec);
+    let mut raw = spec_batches(&source, spec);
     let parts: Vec<Vec<u8>> = raw
         .iter()
         .map(|b| (0..b.num_rows()).map(|r| (r % 3) as u8).collect())
