@@ -70,6 +70,7 @@ pub fn prepare(
     };
     let load_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
+    let split = split_of(folds, valid_source.is_some(), seed)?;
     let spec = pipeline_spec(config, &source)?;
     // The projected raw columns are read once; every fit and transform runs from memory.
     let raw = read_raw(&spec, &source)?;
@@ -80,20 +81,6 @@ pub fn prepare(
     // Stratify on the label when it is a raw column (a generic table's target).
     let label = &spec.check()?.label_col;
     let raw_label = (stratify && spec.input_columns().contains(label)).then_some(label.as_str());
-    let split = match (folds, valid_source.is_some()) {
-        (Some(k), _) if !(2..=255).contains(&k) => {
-            return Err(JobError::Invalid {
-                flag: "--folds",
-                message: format!("{k}: need 2 ≤ K ≤ 255"),
-            })
-        }
-        (Some(k), _) => Some(RowSplit::KFold { k, seed }),
-        (None, true) => None,
-        (None, false) => Some(RowSplit::Holdout {
-            fraction: HOLDOUT_FRACTION,
-            seed: HOLDOUT_SEED,
-        }),
-    };
     let (parts, count, held) = match split {
         Some(kfold @ RowSplit::KFold { k, .. }) => (
             assign_parts(&raw, kfold, raw_label),
@@ -218,6 +205,29 @@ fn folds_of(
         })
         .collect();
     Ok((folds, Some(sum_without(None))))
+}
+
+/// How `--data` rows are divided: `folds` folds, else none when `--valid` is given, else the
+/// seeded hold-out.
+fn split_of(
+    folds: Option<usize>,
+    has_valid: bool,
+    seed: u64,
+) -> Result<Option<RowSplit>, JobError> {
+    Ok(match (folds, has_valid) {
+        (Some(k), _) if !(2..=255).contains(&k) => {
+            return Err(JobError::Invalid {
+                flag: "--folds",
+                message: format!("{k}: need 2 ≤ K ≤ 255"),
+            })
+        }
+        (Some(k), _) => Some(RowSplit::KFold { k, seed }),
+        (None, true) => None,
+        (None, false) => Some(RowSplit::Holdout {
+            fraction: HOLDOUT_FRACTION,
+            seed: HOLDOUT_SEED,
+        }),
+    })
 }
 
 /// How the validation rows were chosen, for the summary.
