@@ -21,15 +21,19 @@ fn taxi_file(dir: &Path, rows: usize, month: u32, seed: u64) -> DataSource {
     DataSource::open(&[path], &ReadOptions::default()).unwrap()
 }
 
-fn batches(source: &DataSource, fitted: &FittedPipeline) -> Vec<RecordBatch> {
-    let cols = fitted.input_columns();
-    let names: Vec<&str> = cols.iter().map(String::as_str).collect();
-    let proj = source.projection(&names).unwrap();
+/// Every partition of `source`, projected on `columns`.
+fn read_columns(source: &DataSource, columns: &[String]) -> Vec<RecordBatch> {
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
     source
         .partitions()
         .iter()
-        .map(|p| source.read(p, &proj).unwrap())
+        .map(|p| source.read(p, &projection).unwrap())
         .collect()
+}
+
+fn batches(source: &DataSource, fitted: &FittedPipeline) -> Vec<RecordBatch> {
+    read_columns(source, &fitted.input_columns())
 }
 
 #[test]
@@ -419,18 +423,6 @@ fn summaries_with_infinities_cross_the_process_boundary() {
     }]));
 }
 
-/// Every partition of `source`, projected on `spec`'s input columns.
-fn spec_batches(source: &DataSource, spec: &PipelineSpec) -> Vec<RecordBatch> {
-    let inputs = spec.input_columns();
-    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    let projection = source.projection(&names).unwrap();
-    source
-        .partitions()
-        .iter()
-        .map(|p| source.read(p, &projection).unwrap())
-        .collect()
-}
-
 /// The rows of `batch` whose part `keep` accepts.
 fn rows_where(batch: &RecordBatch, parts: &[u8], keep: &dyn Fn(u8) -> bool) -> RecordBatch {
     let mask = arrow_array::BooleanArray::from(parts.iter().map(|&p| keep(p)).collect::<Vec<_>>());
@@ -484,7 +476,7 @@ fn a_fit_without_one_part_equals_a_fit_on_the_other_parts_alone() {
     };
     let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
     for spec in [presets::taxi(), every_stage()] {
-        let raw = spec_batches(&source, &spec);
+        let raw = read_columns(&source, &spec.input_columns());
         let parts: Vec<Vec<u8>> = raw
             .iter()
             .map(|b| {
@@ -534,7 +526,7 @@ fn parted_taxi(dir: &Path, spec: &PipelineSpec) -> (Vec<RecordBatch>, Vec<Vec<u8
         ..Default::default()
     };
     let source = DataSource::open(&[one.paths()[0].to_path_buf()], &opts).unwrap();
-    let mut raw = spec_batches(&source, spec);
+    let mut raw = read_columns(&source, &spec.input_columns());
     let parts: Vec<Vec<u8>> = raw
         .iter()
         .map(|b| (0..b.num_rows()).map(|r| (r % 3) as u8).collect())
