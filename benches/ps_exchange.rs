@@ -7,9 +7,9 @@ use std::net::{TcpListener, TcpStream};
 mod support;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use distml::cluster::auth::Token;
-use distml::ps::proto::{Combine, PullKind, ShardConfig};
 use distml::ps::{Contribution, Precision, PsClient};
+use distml::rpc::auth::Token;
+use distml::rpc::proto::{Combine, PullKind, ShardConfig};
 
 const SIZES: [usize; 3] = [1_000, 100_000, 10_000_000];
 const SHARDS: usize = 2;

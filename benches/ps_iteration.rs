@@ -5,9 +5,9 @@
 mod support;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use distml::cluster::auth::Token;
-use distml::ps::proto::{Combine, PullKind, ShardConfig};
 use distml::ps::{Contribution, Precision, PsClient};
+use distml::rpc::auth::Token;
+use distml::rpc::proto::{Combine, PullKind, ShardConfig};
 
 const SHARDS: usize = 2;
 const MODEL: usize = 1_000;

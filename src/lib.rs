@@ -3,7 +3,9 @@
 //! The crate is organised by the concepts of a training job:
 //! [`data`] reads tabular files into partitions, [`feature`] turns partitions into model
 //! inputs, [`model`] holds learners and solvers, [`train`] runs them over partitions,
-//! [`eval`] scores predictions and [`tracking`] logs runs to MLflow.
+//! [`eval`] scores predictions and [`tracking`] logs runs to MLflow. [`merge`] is the floor
+//! they share (mergeable summaries and their deterministic reduction); [`rpc`] is the wire
+//! protocol the coordinator, workers and parameter-server shards speak.
 //!
 //! ```no_run
 //! use distml::data::{DataSource, ReadOptions};
@@ -19,8 +21,10 @@ pub mod cluster;
 pub mod data;
 pub mod eval;
 pub mod feature;
+pub mod merge;
 pub mod model;
 pub mod ps;
+pub mod rpc;
 pub mod tracking;
 pub mod train;
 pub mod tuning;

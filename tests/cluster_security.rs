@@ -1,8 +1,8 @@
 //! Shards over real loopback gRPC: the token is required, duplicated pushes count once.
 
-use distml::cluster::auth::Token;
-use distml::ps::proto::{Combine, PullKind, ShardConfig};
 use distml::ps::{serve_shard, Contribution, Precision, PsClient};
+use distml::rpc::auth::Token;
+use distml::rpc::proto::{Combine, PullKind, ShardConfig};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,7 @@
 //! Shared set-up of the parameter-server benches: shards serving on loopback.
 
-use distml::cluster::auth::Token;
 use distml::ps::{serve_shard, ShardHandle};
+use distml::rpc::auth::Token;
 
 /// The allocator of the `distml` binary, whose worker and shard processes these benches stand in for.
 #[global_allocator]

@@ -12,14 +12,14 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
-use super::auth::Token;
 use super::job::Task;
-use crate::ps::proto::coordinator_server::{Coordinator, CoordinatorServer};
-use crate::ps::proto::{
+use crate::ps::service::MAX_MESSAGE;
+use crate::rpc::auth::Token;
+use crate::rpc::proto::coordinator_server::{Coordinator, CoordinatorServer};
+use crate::rpc::proto::{
     AssignRequest, Assignment, HeartbeatReply, HeartbeatRequest, RegisterReply, RegisterRequest,
     ReportReply, Role, TaskReport,
 };
-use crate::ps::service::MAX_MESSAGE;
 
 /// How long an `Assign` call waits for a task before returning "nothing yet".
 const LONG_POLL: Duration = Duration::from_secs(2);

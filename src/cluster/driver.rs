@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
-use super::auth::Token;
 use super::checkpoint::{fingerprint, Checkpoint, Evaluation, SgdState};
 use super::coordinator::{self, Shared};
 use super::job::{JobSpec, PartInfo, PartOutput, Statistic, Task, TaskOutput};
@@ -23,8 +22,9 @@ use crate::data::{DataSource, ReadOptions};
 use crate::feature::{FeatureError, PassSummaries};
 use crate::model::lbfgs::{minimize, LbfgsConfig};
 use crate::model::{GlmValidParams, LinearModel, ModelError, NormalEquations, Objective, Solver};
-use crate::ps::proto::{Combine, Consistency as PbConsistency, PullKind, Role, ShardConfig};
 use crate::ps::{key_range, PsClient};
+use crate::rpc::auth::Token;
+use crate::rpc::proto::{Combine, Consistency as PbConsistency, PullKind, Role, ShardConfig};
 use crate::train::{pipeline_spec, TrainConfig, TrainSummary};
 
 /// L-BFGS memory (as the local trainer).
@@ -65,7 +65,7 @@ pub(crate) fn run(
         Launch::External(addr) => (
             *addr,
             Token::from_env().ok_or(ClusterError::InvalidOption {
-                option: super::auth::TOKEN_ENV,
+                option: crate::rpc::auth::TOKEN_ENV,
                 message: "a job started by a cluster manager needs the shared secret".into(),
             })?,
         ),

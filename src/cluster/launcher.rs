@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::auth::{Token, TOKEN_ENV};
 use super::rendezvous::{COORDINATOR_ENV, RANK_ENV, ROLE_ENV, WORLD_SIZE_ENV};
 use super::ClusterError;
+use crate::rpc::auth::{Token, TOKEN_ENV};
 
 /// The processes started for one job.
 #[derive(Debug, Default)]

@@ -7,12 +7,12 @@ use tokio::sync::Notify;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use super::auth::{AttachToken, Token};
 use super::rendezvous::Rendezvous;
 use super::ClusterError;
-use crate::ps::proto::coordinator_client::CoordinatorClient;
-use crate::ps::proto::{HeartbeatRequest, RegisterRequest, Role};
 use crate::ps::service::MAX_MESSAGE;
+use crate::rpc::auth::{AttachToken, Token};
+use crate::rpc::proto::coordinator_client::CoordinatorClient;
+use crate::rpc::proto::{HeartbeatRequest, RegisterRequest, Role};
 
 /// A client of the coordinator with the token attached.
 pub(crate) type CoordClient = CoordinatorClient<InterceptedService<Channel, AttachToken>>;

@@ -15,7 +15,6 @@
 //! # Ok::<(), distml::cluster::ClusterError>(())
 //! ```
 
-pub mod auth;
 mod checkpoint;
 mod coordinator;
 mod driver;

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 
-use super::auth::Token;
 use super::ClusterError;
+use crate::rpc::auth::Token;
 
 /// Coordinator address (`host:port`).
 pub const COORDINATOR_ENV: &str = "DISTML_COORDINATOR";
@@ -86,7 +86,7 @@ impl Rendezvous {
                 .into(),
         })?;
         let token = Token::from_env().ok_or(ClusterError::InvalidOption {
-            option: super::auth::TOKEN_ENV,
+            option: crate::rpc::auth::TOKEN_ENV,
             message: "not set: every process of a job needs the same secret".into(),
         })?;
         let rank = first_number(&[

@@ -9,8 +9,8 @@ use tokio::sync::Notify;
 use super::member::{join, spawn_heartbeats};
 use super::rendezvous::Rendezvous;
 use super::ClusterError;
-use crate::ps::proto::Role;
 use crate::ps::serve_shard;
+use crate::rpc::proto::Role;
 
 /// Runs a shard until the job ends (a `Shutdown` call, or the coordinator gone).
 pub fn run_shard(rv: Rendezvous) -> Result<(), ClusterError> {

@@ -16,8 +16,8 @@ use super::{sgd, vectors, ClusterError};
 use crate::data::{DataSource, Projection, ReadOptions};
 use crate::feature::{FeatureBlock, FittedPipeline};
 use crate::model::{validate, BlockGradient, FeatureStats, GlmValidParams, GramSummary, Objective};
-use crate::ps::proto::{AssignRequest, PullKind, Role, TaskReport};
 use crate::ps::{Contribution, Precision, PsClient};
+use crate::rpc::proto::{AssignRequest, PullKind, Role, TaskReport};
 
 /// The job once set up.
 struct Loaded {
@@ -33,7 +33,7 @@ type Part = Arc<(FeatureBlock, PartInfo)>;
 
 struct State {
     member: u64,
-    token: super::auth::Token,
+    token: crate::rpc::auth::Token,
     loaded: OnceLock<Arc<Loaded>>,
     pipeline: RwLock<Option<Arc<FittedPipeline>>>,
     blocks: Mutex<HashMap<usize, Part>>,

@@ -8,52 +8,7 @@ use arrow_schema::{DataType, TimeUnit};
 use serde::Serialize;
 
 use super::{DataError, DataSource};
-
-/// Count, mean and sum of squared deviations, merged with Chan et al.'s parallel formula.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Moments {
-    /// Number of values.
-    pub count: u64,
-    /// Mean of the values.
-    pub mean: f64,
-    /// Sum of squared deviations from the mean.
-    pub m2: f64,
-}
-
-impl Moments {
-    /// Moments of a slice, by two passes (exact mean first, then deviations).
-    pub fn of(values: impl Iterator<Item = f64> + Clone) -> Self {
-        let (count, sum) = values.clone().fold((0u64, 0.0), |(n, s), x| (n + 1, s + x));
-        if count == 0 {
-            return Moments::default();
-        }
-        let mean = sum / count as f64;
-        let m2 = values.map(|x| (x - mean) * (x - mean)).sum();
-        Moments { count, mean, m2 }
-    }
-
-    /// Combines the moments of two disjoint sets of values.
-    pub fn merge(self, other: Moments) -> Moments {
-        if self.count == 0 {
-            return other;
-        }
-        if other.count == 0 {
-            return self;
-        }
-        let n = self.count + other.count;
-        let delta = other.mean - self.mean;
-        let mean = self.mean + delta * other.count as f64 / n as f64;
-        let m2 = self.m2
-            + other.m2
-            + delta * delta * (self.count as f64 * other.count as f64) / n as f64;
-        Moments { count: n, mean, m2 }
-    }
-
-    /// Sample standard deviation (n − 1), as pandas; None below two values.
-    pub fn sample_std(&self) -> Option<f64> {
-        (self.count >= 2).then(|| (self.m2 / (self.count - 1) as f64).sqrt())
-    }
-}
+use crate::merge::Moments;
 
 /// A column's smallest or largest value.
 #[derive(Debug, Clone, PartialEq, PartialOrd)]
@@ -129,7 +84,10 @@ fn numeric_stats(array: &ArrayRef) -> Result<Stats, arrow_schema::ArrowError> {
     let floats = arrow_cast::cast(array, &DataType::Float64)?;
     let floats = floats.as_primitive::<Float64Type>();
     let values = floats.iter().flatten();
-    let moments = Moments::of(values.clone());
+    let moments = match floats.null_count() {
+        0 => Moments::of(floats.values(), None),
+        _ => Moments::of(&values.clone().collect::<Vec<f64>>(), None),
+    };
     let min = values.clone().min_by(f64::total_cmp).map(Extreme::Number);
     let max = values.max_by(f64::total_cmp).map(Extreme::Number);
     Ok((Some(moments), min, max))
@@ -228,7 +186,7 @@ pub fn describe(
             type_name: type_name(field.data_type()),
             count: s.count,
             nulls: s.nulls,
-            mean: s.moments.filter(|m| m.count > 0).map(|m| m.mean),
+            mean: s.moments.filter(|m| m.weight > 0.0).map(|m| m.mean),
             std: s.moments.and_then(|m| m.sample_std()),
             min: s.min.map(extreme_json),
             max: s.max.map(extreme_json),
@@ -303,7 +261,7 @@ mod tests {
             bounds.extend([0, xs.len()]);
             bounds.sort_unstable();
             let mut parts: Vec<Moments> = bounds.windows(2)
-                .map(|w| Moments::of(xs[w[0]..w[1]].iter().copied()))
+                .map(|w| Moments::of(&xs[w[0]..w[1]], None))
                 .collect();
             // A seeded shuffle of the merge order.
             let mut state = seed | 1;
@@ -313,7 +271,7 @@ mod tests {
             }
             let merged = parts.into_iter().fold(Moments::default(), Moments::merge);
             let (mean, std) = two_pass(&xs);
-            prop_assert_eq!(merged.count, xs.len() as u64);
+            prop_assert_eq!(merged.count(), xs.len() as u64);
             prop_assert!(close(merged.mean, mean) || (merged.mean - mean).abs() < 1e-6);
             prop_assert!(close(merged.sample_std().unwrap(), std));
         }

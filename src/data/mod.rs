@@ -14,7 +14,6 @@ pub mod taxi;
 pub use csv_reader::CsvOptions;
 pub use describe::{
     describe, summarize_batch, type_name, ColumnDescription, ColumnSummary, Description, Extreme,
-    Moments,
 };
 pub use error::DataError;
 pub use files::{detect_format, expand_paths, FileFormat};

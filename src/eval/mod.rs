@@ -4,11 +4,8 @@
 
 pub mod auc;
 pub mod classification;
-pub(crate) mod lanes;
-mod moments;
 pub mod regression;
 
 pub use auc::{roc_auc, ScoreCollector};
 pub use classification::{ClassificationAccumulator, ClassificationMetrics};
-pub use moments::Moments;
 pub use regression::{regression_metrics, RegressionAccumulator, RegressionMetrics};

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::lanes::sums;
-use super::Moments;
+use crate::merge::lanes::sums;
+use crate::merge::Moments;
 
 /// Mergeable per-partition sums for the regression metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::columns::numeric;
 use super::derived::{arrow_buffer_union, check_output};
 use super::frame::{ColumnData, Frame};
-use super::persist_float::real;
 use super::traits::Transformer;
 use super::FeatureError;
+use crate::merge::exact_float::real;
 
 /// An arithmetic operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::numeric;
 use super::frame::{ColumnData, Frame, IndexColumn};
-use super::persist_float::reals;
 use super::traits::{HandleInvalid, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::reals;
 
 const STAGE: &str = "Bucketizer";
 
@@ -57,7 +57,7 @@ impl Bucketizer {
 
     /// Validates the parameters.
     pub fn check(&self) -> Result<(), FeatureError> {
-        super::string_indexer::check_columns(STAGE, &self.input_cols, &self.output_cols)?;
+        super::columns::check_columns(STAGE, &self.input_cols, &self.output_cols)?;
         if self.splits_array.len() != self.input_cols.len() {
             return Err(FeatureError::param(
                 STAGE,

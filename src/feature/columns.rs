@@ -148,3 +148,28 @@ pub(crate) fn present(frame: &Frame, stage: &str, name: &str) -> Result<Vec<f64>
         .map(|i| v.value(i))
         .collect())
 }
+
+pub(crate) fn check_columns(
+    stage: &str,
+    inputs: &[String],
+    outputs: &[String],
+) -> Result<(), FeatureError> {
+    if inputs.is_empty() {
+        return Err(FeatureError::param(stage, "inputCols", "is empty"));
+    }
+    if inputs.len() != outputs.len() {
+        return Err(FeatureError::param(
+            stage,
+            "outputCols",
+            format!("{} outputs for {} inputs", outputs.len(), inputs.len()),
+        ));
+    }
+    if outputs.iter().any(|o| o.trim().is_empty()) {
+        return Err(FeatureError::param(
+            stage,
+            "outputCols",
+            "has an empty name",
+        ));
+    }
+    Ok(())
+}

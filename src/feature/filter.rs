@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{missing, numeric};
 use super::frame::{ColumnData, Frame};
-use super::persist_float::real_opt;
 use super::traits::Transformer;
 use super::FeatureError;
+use crate::merge::exact_float::real_opt;
 
 /// Keeps rows with `min <= column <= max` (either bound optional); nulls and NaN are dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::columns::check_columns;
 use super::columns::{fitted_at, missing, numeric};
 use super::frame::{ColumnData, Frame};
-use super::persist_float::{real, reals};
 use super::sketch::QuantileSketch;
-use super::standard_scaler::Moments;
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::{real, reals};
+use crate::merge::Moments;
 
 const STAGE: &str = "Imputer";
 
@@ -122,7 +122,7 @@ impl Summary for ImputerSummary {
         }
         for (a, b) in self.0.iter_mut().zip(other.0) {
             match (a, b) {
-                (ColumnStats::Mean(a), ColumnStats::Mean(b)) => a.merge(b),
+                (ColumnStats::Mean(a), ColumnStats::Mean(b)) => *a = a.merge(b),
                 (ColumnStats::Median(a), ColumnStats::Median(b)) => a.merge(&b),
                 (ColumnStats::Mode(a), ColumnStats::Mode(b)) => {
                     for (k, c) in b {
@@ -142,7 +142,7 @@ impl Imputer {
             .filter(|&i| !self.is_missing(&v, i))
             .map(|i| v.value(i));
         Ok(match self.strategy {
-            Strategy::Mean => ColumnStats::Mean(Moments::of(&present.collect::<Vec<_>>())),
+            Strategy::Mean => ColumnStats::Mean(Moments::of(&present.collect::<Vec<_>>(), None)),
             Strategy::Median => {
                 let mut s = QuantileSketch::new(self.relative_error);
                 present.for_each(|x| s.insert(x));
@@ -160,7 +160,7 @@ impl Imputer {
 
 fn fill_value(stats: &ColumnStats) -> Option<f64> {
     match stats {
-        ColumnStats::Mean(m) => (m.count > 0).then_some(m.mean),
+        ColumnStats::Mean(m) => (m.weight > 0.0).then_some(m.mean),
         ColumnStats::Median(s) => s.quantile(0.5),
         ColumnStats::Mode(counts) => counts
             .iter()

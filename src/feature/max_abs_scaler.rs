@@ -2,13 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::columns::check_columns;
 use super::columns::{fitted_at, map_numeric};
 use super::frame::Frame;
 use super::min_max_scaler::{extremes, finished, ExtremesSummary};
-use super::persist_float::reals;
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::reals;
 
 const STAGE: &str = "MaxAbsScaler";
 

@@ -3,12 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::columns::check_columns;
 use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
-use super::persist_float::{real, real_pair_opt, reals};
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::{real, real_pair_opt, reals};
 
 const STAGE: &str = "MinMaxScaler";
 

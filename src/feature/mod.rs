@@ -29,7 +29,6 @@ mod min_max_scaler;
 mod one_hot;
 mod parted;
 mod persist;
-mod persist_float;
 mod pipeline;
 pub mod presets;
 mod quantile_discretizer;
@@ -63,7 +62,7 @@ pub use pipeline::{FitPass, FitStats, FittedPipeline, PassSummaries, PipelineSpe
 pub use quantile_discretizer::{QuantileDiscretizer, QuantileDiscretizerModel, SketchSummary};
 pub use sketch::QuantileSketch;
 pub use stage::{FittedStage, StageParams};
-pub use standard_scaler::{Moments, MomentsSummary, StandardScaler, StandardScalerModel};
+pub use standard_scaler::{MomentsSummary, StandardScaler, StandardScalerModel};
 pub use string_indexer::{
     IndexedColumn, IndexerSummary, StringIndexer, StringIndexerModel, StringOrderType, ValueCounts,
 };

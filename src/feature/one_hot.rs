@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::columns::check_columns;
 use super::columns::numeric;
 use super::frame::{ColumnData, FeatureNames, Frame, SparseFeature, SparsePart};
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, HandleInvalid, Summary, Transformer};
 use super::{FeatureError, SparseColumn};
 

@@ -5,14 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::bucketizer::{Bucketizer, Splits};
+use super::columns::check_columns;
 use super::columns::present;
 use super::frame::Frame;
 use super::imputer::check_relative_error;
-use super::persist_float::real;
 use super::sketch::QuantileSketch;
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, HandleInvalid, Summary, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::real;
 
 const STAGE: &str = "QuantileDiscretizer";
 

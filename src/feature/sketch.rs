@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::persist_float::real;
+use crate::merge::exact_float::real;
 
 /// Smallest magnitude given its own bucket; smaller values count as zero.
 const MIN_MAGNITUDE: f64 = 1e-300;

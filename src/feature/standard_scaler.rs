@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::columns::check_columns;
 use super::columns::{fitted_at, map_numeric, present};
 use super::frame::Frame;
-use super::persist_float::{real, reals};
-use super::string_indexer::check_columns;
 use super::traits::{Estimator, Summary, Transformer};
 use super::FeatureError;
+use crate::merge::exact_float::reals;
+use crate::merge::Moments;
 
 const STAGE: &str = "StandardScaler";
 
@@ -61,62 +62,6 @@ impl StandardScaler {
     }
 }
 
-/// Count, mean and sum of squared deviations of one column.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Moments {
-    /// Non-missing values.
-    pub count: u64,
-    /// Their mean.
-    #[serde(with = "real")]
-    pub mean: f64,
-    /// Sum of squared deviations from the mean.
-    #[serde(with = "real")]
-    pub m2: f64,
-}
-
-impl Moments {
-    /// Moments of a slice (two-pass, for accuracy within a partition).
-    pub fn of(values: &[f64]) -> Self {
-        if values.is_empty() {
-            return Moments::default();
-        }
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let m2 = values.iter().map(|x| (x - mean) * (x - mean)).sum();
-        Moments {
-            count: values.len() as u64,
-            mean,
-            m2,
-        }
-    }
-
-    /// Chan et al.'s pairwise combination.
-    pub fn merge(&mut self, o: Moments) {
-        if o.count == 0 {
-            return;
-        }
-        if self.count == 0 {
-            *self = o;
-            return;
-        }
-        let (na, nb) = (self.count as f64, o.count as f64);
-        let n = na + nb;
-        let delta = o.mean - self.mean;
-        self.mean += delta * nb / n;
-        self.m2 += o.m2 + delta * delta * na * nb / n;
-        self.count += o.count;
-    }
-
-    /// Unbiased sample standard deviation (0 for fewer than two values).
-    pub fn std(&self) -> f64 {
-        if self.count < 2 {
-            0.0
-        } else {
-            (self.m2 / (self.count - 1) as f64).sqrt()
-        }
-    }
-}
-
 /// Per-column moments of one partition.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MomentsSummary(pub Vec<Moments>);
@@ -127,7 +72,7 @@ impl Summary for MomentsSummary {
             self.0.resize(other.0.len(), Moments::default());
         }
         for (a, b) in self.0.iter_mut().zip(other.0) {
-            a.merge(b);
+            *a = a.merge(b);
         }
     }
 }
@@ -139,7 +84,7 @@ impl Estimator for StandardScaler {
     fn summarize(&self, frame: &Frame) -> Result<MomentsSummary, FeatureError> {
         self.input_cols
             .iter()
-            .map(|c| Ok(Moments::of(&present(frame, STAGE, c)?)))
+            .map(|c| Ok(Moments::of(&present(frame, STAGE, c)?, None)))
             .collect::<Result<_, _>>()
             .map(MomentsSummary)
     }
@@ -149,14 +94,14 @@ impl Estimator for StandardScaler {
         let mut std = Vec::new();
         for (i, col) in self.input_cols.iter().enumerate() {
             let m = s.0.get(i).copied().unwrap_or_default();
-            if m.count == 0 {
+            if m.weight == 0.0 {
                 return Err(FeatureError::EmptyFit {
                     stage: STAGE.into(),
                     column: col.clone(),
                 });
             }
             mean.push(m.mean);
-            std.push(m.std());
+            std.push(m.sample_std().unwrap_or(0.0));
         }
         Ok(StandardScalerModel {
             params: self.clone(),
@@ -275,13 +220,11 @@ pub(crate) mod tests {
             cut in 0usize..100,
         ) {
             let cut = cut % values.len();
-            let whole = Moments::of(&values);
-            let mut a = Moments::of(&values[..cut]);
-            a.merge(Moments::of(&values[cut..]));
-            let mut b = Moments::of(&values[cut..]);
-            b.merge(Moments::of(&values[..cut]));
+            let whole = Moments::of(&values, None);
+            let a = Moments::of(&values[..cut], None).merge(Moments::of(&values[cut..], None));
+            let b = Moments::of(&values[cut..], None).merge(Moments::of(&values[..cut], None));
             for m in [a, b] {
-                prop_assert_eq!(m.count, whole.count);
+                prop_assert_eq!(m.weight, whole.weight);
                 prop_assert!((m.mean - whole.mean).abs() <= 1e-9 * (1.0 + whole.mean.abs()));
                 prop_assert!((m.m2 - whole.m2).abs() <= 1e-9 * (1.0 + whole.m2));
             }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arrow_array::Array;
 use serde::{Deserialize, Serialize};
 
-use super::columns::{categories, Categories};
+use super::columns::{categories, check_columns, Categories};
 use super::frame::{ColumnData, Frame, IndexColumn};
 use super::traits::{Estimator, HandleInvalid, Summary, Transformer};
 use super::FeatureError;
@@ -82,31 +82,6 @@ impl StringIndexer {
     pub fn check(&self) -> Result<(), FeatureError> {
         check_columns(STAGE, &self.input_cols, &self.output_cols)
     }
-}
-
-pub(crate) fn check_columns(
-    stage: &str,
-    inputs: &[String],
-    outputs: &[String],
-) -> Result<(), FeatureError> {
-    if inputs.is_empty() {
-        return Err(FeatureError::param(stage, "inputCols", "is empty"));
-    }
-    if inputs.len() != outputs.len() {
-        return Err(FeatureError::param(
-            stage,
-            "outputCols",
-            format!("{} outputs for {} inputs", outputs.len(), inputs.len()),
-        ));
-    }
-    if outputs.iter().any(|o| o.trim().is_empty()) {
-        return Err(FeatureError::param(
-            stage,
-            "outputCols",
-            "has an empty name",
-        ));
-    }
-    Ok(())
 }
 
 /// Value counts of one column; integer and string values are kept apart until `finish`.

@@ -8,8 +8,8 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::eval::lanes::sums;
 use crate::feature::{FeatureBlock, SparseColumn};
+use crate::merge::lanes::sums;
 
 /// Row weights: one per row, or all one when a block has no weight column (no vector of ones
 /// to allocate and read).

@@ -8,13 +8,13 @@ use tonic::Status;
 
 use super::codec::{self, Precision};
 use super::keys::key_range;
-use super::proto::parameter_server_client::ParameterServerClient;
-use super::proto::{
+use super::service::{CONNECTION_WINDOW, MAX_FRAME, MAX_MESSAGE, STREAM_WINDOW};
+use crate::rpc::auth::{AttachToken, Token};
+use crate::rpc::proto::parameter_server_client::ParameterServerClient;
+use crate::rpc::proto::{
     Ack, Contribution as PbContribution, PullKind, PullRequest, PushRequest, SetParamsRequest,
     ShardConfig,
 };
-use super::service::{CONNECTION_WINDOW, MAX_FRAME, MAX_MESSAGE, STREAM_WINDOW};
-use crate::cluster::auth::{AttachToken, Token};
 
 type Client = ParameterServerClient<InterceptedService<Channel, AttachToken>>;
 

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use half::f16;
 
-use super::proto::Slice;
+use crate::rpc::proto::Slice;
 
 /// Precision of the values sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -26,7 +26,7 @@ pub enum Precision {
 impl Precision {
     /// The protocol's enum value.
     pub fn to_proto(self) -> i32 {
-        use super::proto::Precision as P;
+        use crate::rpc::proto::Precision as P;
         match self {
             Precision::F64 => P::F64 as i32,
             Precision::F32 => P::F32 as i32,
@@ -36,7 +36,7 @@ impl Precision {
 
     /// From the protocol's enum value (unknown values mean f64).
     pub fn from_proto(value: i32) -> Self {
-        use super::proto::Precision as P;
+        use crate::rpc::proto::Precision as P;
         match P::try_from(value) {
             Ok(P::F32) => Precision::F32,
             Ok(P::F16) => Precision::F16,

@@ -9,7 +9,6 @@
 pub mod client;
 pub mod codec;
 pub mod keys;
-pub mod proto;
 pub mod service;
 pub mod shard;
 

@@ -11,15 +11,15 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use super::codec::{self, Precision};
-use super::proto::parameter_server_server::{ParameterServer, ParameterServerServer};
-use super::proto::{
-    Ack, Combine as PbCombine, Consistency as PbConsistency, PullKind, PullReply, PullRequest,
-    PushReply, PushRequest, SetParamsRequest, ShardConfig,
-};
 use super::shard::{
     AdamResume, Combine, Mode, OptimizerVector, PhaseConfig, Pulled, ShardError, ShardState,
 };
-use crate::cluster::auth::Token;
+use crate::rpc::auth::Token;
+use crate::rpc::proto::parameter_server_server::{ParameterServer, ParameterServerServer};
+use crate::rpc::proto::{
+    Ack, Combine as PbCombine, Consistency as PbConsistency, PullKind, PullReply, PullRequest,
+    PushReply, PushRequest, SetParamsRequest, ShardConfig,
+};
 
 /// Largest message accepted or sent (a 10M-float model is 80 MB).
 pub const MAX_MESSAGE: usize = 1 << 30;
@@ -170,7 +170,7 @@ impl ParameterServer for ShardService {
     async fn push(&self, request: Request<PushRequest>) -> Result<Response<PushReply>, Status> {
         let r = request.into_inner();
         let empty = Default::default();
-        let parts: Vec<(u32, f64, &super::proto::Slice)> = r
+        let parts: Vec<(u32, f64, &crate::rpc::proto::Slice)> = r
             .contributions
             .iter()
             .map(|c| (c.partition, c.weight, c.values.as_ref().unwrap_or(&empty)))

@@ -6,9 +6,9 @@ use std::ops::Range;
 
 use super::codec::{self, F64s, SliceError};
 use super::keys::key_range;
-use super::proto::Slice;
+use crate::merge::tree_reduce;
 use crate::model::Adam;
-use crate::train::tree_reduce;
+use crate::rpc::proto::Slice;
 
 /// How a phase combines the pushes of a clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

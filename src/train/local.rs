@@ -13,7 +13,8 @@ use crate::model::{
     ModelError, NormalEquations, Objective, Solver,
 };
 
-use super::{tree_reduce, TrainSummary};
+use super::TrainSummary;
+use crate::merge::tree_reduce;
 
 /// L-BFGS memory (MLlib's default).
 const LBFGS_MEMORY: usize = 10;

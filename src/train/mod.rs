@@ -7,7 +7,6 @@ mod evaluate;
 mod features;
 pub mod job;
 pub mod local;
-mod reduce;
 pub mod split;
 mod summary;
 
@@ -17,5 +16,4 @@ pub use evaluate::evaluate_blocks;
 pub use features::pipeline_spec;
 pub use job::{run_train, run_train_on, JobProgress, JobSummary, PhaseSeconds, TrainOutcome};
 pub use local::{fit_local, gram_of};
-pub use reduce::tree_reduce;
 pub use summary::TrainSummary;

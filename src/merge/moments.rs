@@ -1,17 +1,24 @@
-//! Weighted mean and sum of squared deviations, merged with Chan et al.'s stable formula.
+//! Weighted mean and sum of squared deviations, merged with Chan et al.'s stable formula: the
+//! one summary of a column's spread that `describe`, the scalers, the imputer and the metrics
+//! share.
 
 use serde::{Deserialize, Serialize};
 
+use super::exact_float::real;
 use super::lanes::sums;
 
-/// Σw, weighted mean and Σw(x − mean)² of a stream of values.
+/// Σw, weighted mean and Σw(x − mean)² of a stream of values (with unit weights, Σw is the
+/// count). Floats cross process boundaries as exact text, so ±∞ and NaN survive JSON.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     /// Σw.
+    #[serde(with = "real")]
     pub weight: f64,
     /// Weighted mean.
+    #[serde(with = "real")]
     pub mean: f64,
     /// Σw(x − mean)².
+    #[serde(with = "real")]
     pub m2: f64,
 }
 
@@ -68,6 +75,17 @@ impl Moments {
     /// Population variance Σw(x − mean)²/Σw.
     pub fn variance(&self) -> f64 {
         self.m2 / self.weight
+    }
+
+    /// The number of values, when the weights were all 1.
+    pub fn count(&self) -> u64 {
+        self.weight as u64
+    }
+
+    /// Unbiased sample standard deviation (n − 1, as pandas and MLlib), with unit weights;
+    /// `None` below two values.
+    pub fn sample_std(&self) -> Option<f64> {
+        (self.weight >= 2.0).then(|| (self.m2 / (self.weight - 1.0)).sqrt())
     }
 }
 
