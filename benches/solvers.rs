@@ -8,8 +8,9 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use distml::feature::{FeatureBlock, FeatureLayout, SparseColumn};
-use distml::model::{GramSummary, LinearRegression, NormalEquations, Solver};
-use distml::train::fit_local;
+use distml::model::glm::{LinearRegression, NormalEquations};
+use distml::model::{evaluate, Learner};
+use distml::train::{fit_local, gram_of};
 use ndarray::{Array1, Array2};
 
 /// The allocator of the `distml` binary.
@@ -78,36 +79,29 @@ fn solvers(c: &mut Criterion) {
     let (blocks, layout) = taxi_blocks();
     let mut group = c.benchmark_group("taxi_1m_531_features");
     group.sample_size(10);
-    for (name, solver) in [("normal", Solver::Normal), ("lbfgs", Solver::Lbfgs)] {
-        let params = LinearRegression::params().solver(solver).check().unwrap();
-        group.bench_function(name, |b| {
-            b.iter(|| black_box(fit_local(&params, &blocks, &layout).unwrap()))
+    let linear = "linear".parse().unwrap();
+    for solver in ["normal", "lbfgs"] {
+        let learner = Learner::with_settings(linear, [("solver", solver)]).unwrap();
+        group.bench_function(solver, |b| {
+            b.iter(|| black_box(fit_local(&learner, &blocks, &layout).unwrap()))
         });
     }
-    // The statistics the normal solver and every tuning fold start from.
+    // The statistics the normal solver and every tuning fold start from (per block, merged
+    // in the fixed tree the shards use).
     group.bench_function("gram", |b| {
-        b.iter(|| {
-            let parts: Vec<GramSummary> = blocks
-                .iter()
-                .map(|block| GramSummary::from_block(block, layout.width()))
-                .collect();
-            black_box(parts)
-        })
+        b.iter(|| black_box(gram_of(&blocks, layout.width())))
     });
     // One ridge solve from those statistics: standardise, factor 531 × 531, solve.
-    let gram = blocks
-        .iter()
-        .map(|block| GramSummary::from_block(block, layout.width()))
-        .reduce(|a, b| a.merge(&b))
-        .unwrap();
+    let gram = gram_of(&blocks, layout.width()).unwrap();
     let ridge = LinearRegression::params().reg(0.01).check().unwrap();
     group.bench_function("ridge_from_gram", |b| {
         b.iter(|| black_box(NormalEquations::new(gram.clone()).solve(&ridge).unwrap()))
     });
     // Scoring a fitted model: predictions and every regression metric.
-    let (model, _) = fit_local(&ridge, &blocks, &layout).unwrap();
+    let learner = Learner::with_settings("ridge".parse().unwrap(), [("reg", "0.01")]).unwrap();
+    let (model, _) = fit_local(&learner, &blocks, &layout).unwrap();
     group.bench_function("evaluate", |b| {
-        b.iter(|| black_box(distml::train::evaluate_blocks(&model, &blocks)))
+        b.iter(|| black_box(evaluate(&model, &blocks)))
     });
     group.finish();
 }

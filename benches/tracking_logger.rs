@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use distml::data::taxi::{generate, TaxiSpec};
 use distml::data::{DataSource, ReadOptions};
 use distml::feature::presets;
-use distml::model::{ModelKind, Solver};
+use distml::model::Learner;
 use distml::tracking::wire::Metric;
 use distml::tracking::{RunSpec, Status, Tracker, TrackingConfig, TrackingOverrides};
 use distml::train::fit_local;
@@ -109,11 +109,7 @@ fn taxi_iteration_time() -> Result<Duration, Box<dyn std::error::Error>> {
     let source = DataSource::open(&[&path], &ReadOptions::default())?;
     let pipeline = presets::taxi().fit(&source, &|| {})?;
     let blocks = pipeline.transform_source(&source, &|| {})?.blocks;
-    let params = ModelKind::Ridge
-        .params()
-        .reg(0.01)
-        .solver(Solver::Lbfgs)
-        .check()?;
+    let params = Learner::with_settings("ridge".parse()?, [("reg", "0.01"), ("solver", "lbfgs")])?;
     let started = Instant::now();
     let (_, summary) = fit_local(&params, &blocks, pipeline.layout())?;
     Ok(started.elapsed() / summary.iterations.max(1) as u32)

@@ -2,7 +2,7 @@
 //! `cargo run --example linfa_diabetes`.
 
 use distml::eval::regression_metrics;
-use distml::model::{LinearRegression, PoissonRegression};
+use distml::model::glm::{LinearRegression, PoissonRegression};
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
 

@@ -6,8 +6,8 @@
 use distml::data::taxi::{generate, TaxiSpec};
 use distml::data::{DataSource, ReadOptions};
 use distml::feature::presets;
-use distml::model::ModelKind;
-use distml::train::{evaluate_blocks, fit_local};
+use distml::model::{evaluate, Learner};
+use distml::train::fit_local;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -39,10 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let train = DataSource::open(&[&jan], &ReadOptions::default())?;
     let pipeline = presets::taxi().fit(&train, &|| {})?; // one pass of merged summaries
     let blocks = pipeline.transform_source(&train, &|| {})?.blocks; // one FeatureBlock per partition
-    let params = ModelKind::Ridge.params().reg(0.001).check()?; // validated before any work
-    let (model, summary) = fit_local(&params, &blocks, pipeline.layout())?;
+    let ridge = Learner::with_settings("ridge".parse()?, [("reg", "0.001")])?; // checked before any work
+    let (model, summary) = fit_local(&ridge, &blocks, pipeline.layout())?;
     let valid = DataSource::open(&[&feb], &ReadOptions::default())?;
-    let metrics = evaluate_blocks(&model, &pipeline.transform_source(&valid, &|| {})?.blocks);
+    let metrics = evaluate(&model, &pipeline.transform_source(&valid, &|| {})?.blocks);
     println!(
         "{} iterations, validation RMSE {:.3}",
         summary.iterations, metrics["rmse"]

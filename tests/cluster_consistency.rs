@@ -4,28 +4,23 @@ mod cluster_support;
 
 use cluster_support::*;
 use distml::cluster::{fit_distributed, Consistency};
-use distml::model::Solver;
 
-fn optimum(config: &distml::train::TrainConfig) -> f64 {
-    let reference = distml::train::TrainConfig {
-        solver: Solver::Lbfgs,
-        ..config.clone()
-    };
-    *local_fit(&reference).1.loss_history.last().unwrap()
-}
-
-/// Final and initial loss of distributed SGD, and the optimum.
+/// Final and initial loss of distributed SGD, and the optimum (L-BFGS on the same data).
 fn sgd_run(consistency: Consistency) -> (f64, f64, f64) {
+    let _cores = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let data = write_table(dir.path(), 20_000);
-    let mut config = config(&data, Solver::Sgd);
-    config.max_iter = 40;
-    config.tol = 1e-7;
+    let sgd = job(
+        &data,
+        &[("solver", "sgd"), ("max-iter", "40"), ("tol", "1e-7")],
+    );
     let mut options = options(4, 2);
     options.consistency = consistency;
-    let fit = fit_distributed(&config, &options, &|_| {}).unwrap();
+    let fit = fit_distributed(&sgd, &options, &|_| {}).unwrap();
     let history = &fit.summary.loss_history;
-    (*history.last().unwrap(), history[0], optimum(&config))
+    let reference = job(&data, &[("solver", "lbfgs")]);
+    let optimum = *local_fit(&reference).1.loss_history.last().unwrap();
+    (*history.last().unwrap(), history[0], optimum)
 }
 
 fn sgd_loss(consistency: Consistency) -> (f64, f64) {

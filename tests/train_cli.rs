@@ -39,6 +39,10 @@ fn the_taxi_job_trains_saves_predicts_and_evaluates() {
             train.to_str().unwrap(),
             "--valid",
             valid.to_str().unwrap(),
+            "--model",
+            "ridge",
+            "--reg",
+            "0.001",
             "--model-out",
             "model",
             "--summary",
@@ -69,16 +73,30 @@ fn the_taxi_job_trains_saves_predicts_and_evaluates() {
     ] {
         assert!(summary.get(key).is_some(), "summary lacks {key}: {summary}");
     }
-    for key in ["load", "features", "train", "evaluate", "total"] {
+    for key in ["open", "features", "train", "evaluate", "total"] {
         assert!(summary["seconds"][key].as_f64().unwrap() >= 0.0);
     }
+    // A regression summary has no classification keys (not even as nulls).
+    for key in ["logloss", "auc", "accuracy", "logged_model_id"] {
+        assert!(summary.get(key).is_none(), "{key} in {summary}");
+    }
     assert_eq!(summary["solver"], "normal");
+    // The same rows and validation metrics as scikit-learn's Ridge on the course's recipe
+    // (tests/python/train_oracle.py on these two generated months).
+    assert_eq!(summary["rows_train"], 57_312);
+    assert_eq!(summary["rows_valid"], 28_635);
     let rmse = summary["rmse"].as_f64().unwrap();
-    assert!((4.0..10.0).contains(&rmse), "validation RMSE {rmse}");
-    assert!(
-        summary["rows_train"].as_u64().unwrap() > 55_000
-            && summary["rows_train"].as_u64().unwrap() < 60_000
-    );
+    for (key, sklearn) in [
+        ("rmse", 7.050136686410227),
+        ("mae", 5.245357668788118),
+        ("r2", 0.6101466890822234),
+    ] {
+        let got = summary[key].as_f64().unwrap();
+        assert!(
+            (got - sklearn).abs() <= 1e-9 * sklearn.abs(),
+            "{key}: distml {got} vs scikit-learn {sklearn}"
+        );
+    }
     // Without dropoff-independent dirt the generator keeps ~98% of rows; the rest is counted.
     assert!(
         summary["rows_dropped"]["RangeFilter: duration outside [1, 60] or null"]
@@ -187,19 +205,29 @@ fn a_generic_csv_job_recovers_an_exact_linear_relation() {
 fn a_logistic_job_reports_classification_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut csv = String::from("score,segment,label\n");
-    for i in 0..4000 {
-        let score = (i % 100) as f64 / 10.0;
-        let label = u8::from(score + if i % 7 == 0 { 3.0 } else { 0.0 } > 5.0);
-        csv.push_str(&format!("{score},{},{label}\n", ["a", "b"][i % 2]));
-    }
-    std::fs::write(d.join("c.csv"), csv).unwrap();
+    let rows = |range: std::ops::Range<usize>| {
+        let mut csv = String::from("score,segment,label\n");
+        for i in range {
+            let score = (i % 100) as f64 / 10.0;
+            let label = u8::from(score + if i % 7 == 0 { 3.0 } else { 0.0 } > 5.0);
+            csv.push_str(&format!("{score},{},{label}\n", ["a", "b"][i % 2]));
+        }
+        csv
+    };
+    std::fs::write(d.join("c.csv"), rows(0..4000)).unwrap();
+    std::fs::write(d.join("v.csv"), rows(4000..6000)).unwrap();
     let summary = json_result(&run_in(
         d,
         &[
             "train",
             "--data",
             "c.csv",
+            "--valid",
+            "v.csv",
+            "--tol",
+            "1e-12",
+            "--max-iter",
+            "1000",
             "--target",
             "label",
             "--numeric",
@@ -212,9 +240,19 @@ fn a_logistic_job_reports_classification_metrics() {
             "0.001",
         ],
     ));
-    assert!(summary["auc"].as_f64().unwrap() > 0.9, "{summary}");
-    assert!(summary["accuracy"].as_f64().unwrap() > 0.85);
-    assert!(summary["rmse"].is_null());
+    // scikit-learn's LogisticRegression on the same rows (tests/python/train_oracle.py).
+    for (key, sklearn, tol) in [
+        ("logloss", 0.19202711353349097, 1e-7),
+        ("auc", 0.9776406024643346, 1e-12),
+        ("accuracy", 0.928, 1e-12),
+    ] {
+        let got = summary[key].as_f64().unwrap();
+        assert!(
+            (got - sklearn).abs() <= tol * sklearn,
+            "{key}: distml {got} vs scikit-learn {sklearn}"
+        );
+    }
+    assert!(summary.get("rmse").is_none(), "{summary}");
     assert_eq!(summary["solver"], "lbfgs");
 }
 
@@ -236,7 +274,7 @@ fn bad_train_input_exits_2_with_the_culprit_named() {
         &["missing.parquet"],
     );
 
-    std::fs::write(d.join("s.csv"), "x,y\n1,a\n2,b\n3,c\n").unwrap();
+    std::fs::write(d.join("s.csv"), "distance,fare_class\n1,a\n2,b\n3,c\n").unwrap();
     assert_bad_input(
         d,
         &[
@@ -244,11 +282,11 @@ fn bad_train_input_exits_2_with_the_culprit_named() {
             "--data",
             "s.csv",
             "--target",
-            "y",
+            "fare_class",
             "--numeric",
-            "x",
+            "distance",
         ],
-        &["y"],
+        &["'fare_class'", "numeric"],
     );
     assert_bad_input(
         d,
@@ -257,7 +295,7 @@ fn bad_train_input_exits_2_with_the_culprit_named() {
             "--data",
             "s.csv",
             "--target",
-            "y",
+            "fare_class",
             "--numeric",
             "nope",
         ],
@@ -265,19 +303,21 @@ fn bad_train_input_exits_2_with_the_culprit_named() {
     );
     assert_bad_input(d, &["train", "--data", "s.csv"], &["s.csv", "--target"]);
 
-    std::fs::write(d.join("inf.csv"), "x,y\n1,2\ninf,3\n4,5\n").unwrap();
+    std::fs::write(d.join("inf.csv"), "distance,fare\n1,2\ninf,3\n4,5\n").unwrap();
     assert_bad_input(
         d,
         &[
             "train",
             "--data",
             "inf.csv",
+            "--valid",
+            "inf.csv",
             "--target",
-            "y",
+            "fare",
             "--numeric",
-            "x",
+            "distance",
         ],
-        &["x"],
+        &["'distance", "inf"],
     );
 
     // Every trip shorter than a minute: all rows filtered out.
@@ -324,6 +364,55 @@ fn bad_train_input_exits_2_with_the_culprit_named() {
     );
 }
 
+/// A Parquet table `distance,fare` with the given distances.
+fn distances_parquet(path: &Path, distance: Vec<f64>) {
+    use std::sync::Arc;
+    let fare: Vec<f64> = (0..distance.len()).map(|i| 2.0 + (i * i) as f64).collect();
+    let batch = arrow_array::RecordBatch::try_from_iter([
+        (
+            "distance",
+            Arc::new(arrow_array::Float64Array::from(distance)) as _,
+        ),
+        ("fare", Arc::new(arrow_array::Float64Array::from(fare)) as _),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// A NaN feature is a missing value, as in MLlib (not an error, unlike ±inf): the generic
+/// job's imputer fills it with the mean of the column, so the model equals the one trained on
+/// the file with the mean written in its place.
+#[test]
+fn a_nan_feature_is_imputed_by_the_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    distances_parquet(&d.join("nan.parquet"), vec![1.0, f64::NAN, 4.0, 7.0]);
+    distances_parquet(&d.join("mean.parquet"), vec![1.0, 4.0, 4.0, 7.0]);
+    let train = |file: &str| {
+        let out = d.join(format!("{file}.model"));
+        let args = [
+            "train",
+            "--data",
+            file,
+            "--valid",
+            file,
+            "--target",
+            "fare",
+            "--numeric",
+            "distance",
+            "--model-out",
+            out.to_str().unwrap(),
+        ];
+        let summary = json_result(&run_in(d, &args));
+        assert_eq!(summary["rows_train"], 4, "{summary}");
+        std::fs::read_to_string(out.join("model.json")).unwrap()
+    };
+    assert_eq!(train("nan.parquet"), train("mean.parquet"));
+}
+
 #[test]
 fn a_job_file_sets_the_flags_and_flags_win() {
     let dir = tempfile::tempdir().unwrap();
@@ -343,9 +432,15 @@ fn a_job_file_sets_the_flags_and_flags_win() {
     assert!(summary["iterations"].as_u64().unwrap() <= 7);
     let run_id = summary["run_id"].as_str().unwrap();
     let shown = json_result(&run_in(d, &["runs", "show", run_id]));
-    let text = shown.to_string();
-    assert!(
-        text.contains("LinearRegression.regParam") && text.contains("0.1"),
-        "{text}"
+    let params = &shown["params"];
+    assert_eq!(
+        params["LinearRegression.regParam"], "0.1",
+        "the flag wins: {shown}"
     );
+    assert_eq!(
+        params["LinearRegression.maxIter"], "7",
+        "the file's value stays"
+    );
+    assert_eq!(params["LinearRegression.solver"], "lbfgs");
+    assert_eq!(params["model"], "ridge");
 }

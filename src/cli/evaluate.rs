@@ -4,8 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use distml::data::{DataSource, ReadOptions};
-use distml::model::ModelDirectory;
-use distml::train::evaluate_blocks;
+use distml::model::Scorer;
 
 use super::progress::Progress;
 
@@ -24,24 +23,19 @@ pub(crate) struct EvaluateArgs {
 }
 
 pub(crate) fn run(args: EvaluateArgs) -> anyhow::Result<()> {
-    let saved = ModelDirectory::load(&args.model)?;
-    let source = DataSource::open(
-        &args.data,
-        &ReadOptions {
-            partitions: args.partitions,
-            ..Default::default()
-        },
-    )?;
+    let scorer = Scorer::load(&args.model)?;
+    let options = ReadOptions {
+        partitions: args.partitions,
+        ..Default::default()
+    };
+    let source = DataSource::open(&args.data, &options)?;
     let progress = Progress::new("evaluate", source.partitions().len() as u64);
-    let transformed = saved
-        .pipeline
-        .transform_source(&source, &|| progress.advance(1))?;
+    let evaluation = scorer.evaluate_source(&source, &|| progress.advance(1))?;
     progress.finish();
-    let metrics = evaluate_blocks(&saved.model, &transformed.blocks);
-    let mut result = serde_json::to_value(&metrics)?;
-    result["rows"] = transformed.rows().into();
-    result["rows_read"] = transformed.rows_read.into();
-    result["rows_dropped"] = serde_json::to_value(&transformed.dropped.0)?;
+    let mut result = serde_json::to_value(&evaluation.metrics)?;
+    result["rows"] = evaluation.rows.into();
+    result["rows_read"] = evaluation.rows_read.into();
+    result["rows_dropped"] = serde_json::to_value(&evaluation.dropped.0)?;
     result["model_dir"] = serde_json::to_value(&args.model)?;
     println!("{result}");
     Ok(())

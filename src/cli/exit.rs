@@ -50,5 +50,11 @@ fn is_user_error(err: &anyhow::Error) -> bool {
             || cause
                 .downcast_ref::<train::JobError>()
                 .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<model::ScoreError>()
+                .is_some_and(|e| e.is_user_error())
+            || cause
+                .downcast_ref::<distml::cluster::ClusterError>()
+                .is_some_and(|e| e.is_user_error())
     })
 }

@@ -1,6 +1,5 @@
 //! Command-line parsing and dispatch; each subcommand lives in its own file.
 
-mod cluster_args;
 mod describe;
 mod evaluate;
 mod exit;

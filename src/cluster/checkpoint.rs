@@ -1,6 +1,7 @@
 //! Checkpoints of a distributed fit: the solver's trajectory so far, written atomically every
-//! K iterations. L-BFGS keeps every evaluated point with its value and gradient, so a resumed
-//! fit replays the same steps without touching the data and ends with the same model; SGD
+//! K iterations. L-BFGS keeps every point it evaluated with the summed loss and gradient there,
+//! so a resumed fit replays the same steps without touching the data and ends with the same
+//! model ([`super::replay`]); SGD
 //! keeps the parameters and the shards' Adam moments after the last finished epoch, so a
 //! resumed BSP fit takes the very steps the uninterrupted one would have.
 
@@ -8,18 +9,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::ClusterError;
-use crate::train::TrainConfig;
+use super::{ClusterError, ClusterJob};
+use crate::model::glm::BlockGradient;
 
 const FILE: &str = "checkpoint.json";
-const FORMAT: &str = "distml-cluster-checkpoint-2";
+const FORMAT: &str = "distml-cluster-checkpoint-3";
 
-/// One evaluation of the smooth objective.
+/// One gradient round: the point (coefficients, then the intercept) and the sums there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Evaluation {
-    pub(crate) u: Vec<f64>,
-    pub(crate) value: f64,
-    pub(crate) grad: Vec<f64>,
+    pub(crate) point: Vec<f64>,
+    pub(crate) sum: BlockGradient,
 }
 
 /// SGD progress.
@@ -46,15 +46,8 @@ pub(crate) struct Checkpoint {
 
 /// Identifies the job a checkpoint belongs to: what changes the trajectory (data, pipeline,
 /// learner, partitions), not where outputs go.
-pub(crate) fn fingerprint(config: &TrainConfig, partitions: usize) -> String {
-    let mut c = config.clone();
-    c.tracking_uri = None;
-    c.experiment = None;
-    c.run_name = None;
-    c.model_out = None;
-    c.summary = None;
-    c.valid.clear();
-    let text = serde_json::to_string(&(c, partitions)).unwrap_or_default();
+pub(crate) fn fingerprint(job: &ClusterJob, partitions: usize) -> String {
+    let text = serde_json::to_string(&(job, partitions)).unwrap_or_default();
     // FNV-1a: stable across builds and platforms (std's hasher is not).
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -136,14 +129,23 @@ mod tests {
     #[test]
     fn saves_loads_and_refuses_another_job() {
         let dir = tempfile::tempdir().unwrap();
-        let config = TrainConfig::default();
-        let fp = fingerprint(&config, 4);
-        assert_ne!(fp, fingerprint(&config, 5));
+        let job = ClusterJob {
+            data: vec!["a.csv".into()],
+            partitions: None,
+            pipeline: crate::feature::presets::taxi(),
+            learner: crate::model::Learner::new("ridge".parse().unwrap()),
+        };
+        let fp = fingerprint(&job, 4);
+        assert_ne!(fp, fingerprint(&job, 5));
         let mut c = Checkpoint::new(fp.clone());
         c.evaluations.push(Evaluation {
-            u: vec![0.1, -2.0],
-            value: 1.5,
-            grad: vec![3.0, 0.25],
+            point: vec![0.1, -2.0],
+            sum: BlockGradient {
+                loss: 1.5,
+                weight: 2.0,
+                grad: ndarray::array![3.0],
+                grad_intercept: 0.25,
+            },
         });
         c.save(dir.path()).unwrap();
         assert_eq!(Checkpoint::load(dir.path(), &fp).unwrap(), Some(c));

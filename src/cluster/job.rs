@@ -5,18 +5,17 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Partition;
-use crate::feature::{DropCounts, FitPass, PassSummaries, PipelineSpec};
-use crate::model::FeatureStats;
+use crate::feature::{DropCounts, FitPass, PassSummaries};
+use crate::model::glm::FeatureStats;
 use crate::ps::Precision;
-use crate::train::TrainConfig;
+
+use super::ClusterJob;
 
 /// The job as every worker needs it: read the same files, cut the same partitions.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSpec {
-    /// The job's settings (data paths, learner).
-    pub config: TrainConfig,
-    /// The unfitted feature pipeline.
-    pub pipeline: PipelineSpec,
+    /// The files, the unfitted pipeline and the checked learner.
+    pub job: ClusterJob,
     /// The partitions, as the coordinator planned them (workers do not re-plan).
     pub partitions: Vec<Partition>,
     /// Columns to read (the pipeline's inputs).

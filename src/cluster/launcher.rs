@@ -9,6 +9,15 @@ use super::rendezvous::{COORDINATOR_ENV, RANK_ENV, ROLE_ENV, WORLD_SIZE_ENV};
 use super::ClusterError;
 use crate::rpc::auth::{Token, TOKEN_ENV};
 
+/// Where spawned members meet: the coordinator's address, the job's secret, the world size,
+/// and any extra environment.
+pub(crate) struct Meeting<'a> {
+    pub(crate) coordinator: String,
+    pub(crate) token: &'a Token,
+    pub(crate) world_size: usize,
+    pub(crate) env: &'a [(String, String)],
+}
+
 /// The processes started for one job.
 #[derive(Debug, Default)]
 pub(crate) struct Children {
@@ -22,11 +31,12 @@ impl Children {
         program: &Path,
         role: &str,
         rank: u32,
-        world_size: usize,
-        coordinator: &str,
-        token: &Token,
+        meeting: &Meeting<'_>,
     ) -> Result<u32, ClusterError> {
+        let (coordinator, token, world_size) =
+            (&meeting.coordinator, meeting.token, meeting.world_size);
         let child = Command::new(program)
+            .envs(meeting.env.iter().map(|(k, v)| (k, v)))
             .arg(role)
             .env(COORDINATOR_ENV, coordinator)
             .env(ROLE_ENV, role)

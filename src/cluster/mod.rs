@@ -5,38 +5,78 @@
 //! meet through the environment ([`rendezvous`]).
 //!
 //! ```no_run
-//! use distml::cluster::{fit_distributed, ClusterOptions};
-//! use distml::train::TrainConfig;
+//! use distml::cluster::{fit_distributed, ClusterJob, ClusterOptions};
+//! use distml::feature::presets;
+//! use distml::model::Learner;
 //!
-//! let config = TrainConfig { data: vec!["trips.parquet".into()], ..Default::default() };
+//! let job = ClusterJob {
+//!     data: vec!["trips.parquet".into()],
+//!     partitions: None,
+//!     pipeline: presets::taxi(),
+//!     learner: Learner::with_settings("ridge".parse()?, [("reg", "0.001")])?,
+//! };
 //! let options = ClusterOptions { workers: 4, ps_shards: 2, ..Default::default() };
-//! let fit = fit_distributed(&config, &options, &|line| eprintln!("{line}"))?;
-//! println!("{} coefficients from {} workers", fit.model.coefficients.len(), fit.workers);
-//! # Ok::<(), distml::cluster::ClusterError>(())
+//! let fit = fit_distributed(&job, &options, &|line| eprintln!("{line}"))?;
+//! println!("{} features from {} workers", fit.pipeline.layout().width(), fit.workers);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod checkpoint;
 mod coordinator;
 mod driver;
 mod error;
+mod glm_sums;
 pub mod job;
 mod launcher;
 mod member;
 mod options;
+mod pipeline_fit;
 pub mod rendezvous;
+mod replay;
+mod rounds;
+mod settings;
 mod sgd;
+mod sgd_driver;
 mod shard_member;
 mod vectors;
 mod worker;
 
 pub use error::ClusterError;
 pub use options::{ClusterEvent, ClusterOptions, Consistency, EventSink, Launch};
+pub use settings::ClusterSettings;
 pub use shard_member::run_shard;
 pub use worker::run_worker;
 
-use crate::feature::{DropCounts, FittedPipeline};
-use crate::model::LinearModel;
-use crate::train::{TrainConfig, TrainSummary};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::ReadOptions;
+use crate::feature::{DropCounts, FittedPipeline, PipelineSpec};
+use crate::model::{Learner, Model, TrainSummary};
+
+/// What a distributed fit is given: the files, the unfitted pipeline and the checked learner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterJob {
+    /// Training files, directories or globs (every worker reads them by path).
+    pub data: Vec<PathBuf>,
+    /// Partition count (default: one per row group / 64 MiB of CSV, at least one per core).
+    pub partitions: Option<usize>,
+    /// The unfitted feature pipeline.
+    pub pipeline: PipelineSpec,
+    /// The learner and its checked parameters.
+    pub learner: Learner,
+}
+
+impl ClusterJob {
+    /// How the files are opened.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            partitions: self.partitions,
+            ..Default::default()
+        }
+    }
+}
 
 /// The result of a distributed fit.
 #[derive(Debug, Clone)]
@@ -44,7 +84,7 @@ pub struct DistributedFit {
     /// The feature pipeline, fitted from the workers' merged partition summaries.
     pub pipeline: FittedPipeline,
     /// The model.
-    pub model: LinearModel,
+    pub model: Model,
     /// Solver, iterations, objective history, rows and time.
     pub summary: TrainSummary,
     /// Workers that started the job.
@@ -55,12 +95,12 @@ pub struct DistributedFit {
     pub dropped: DropCounts,
 }
 
-/// Fits `config` with worker and parameter-server processes; `progress` receives one line per
+/// Fits `job` with worker and parameter-server processes; `progress` receives one line per
 /// stage and iteration.
 pub fn fit_distributed(
-    config: &TrainConfig,
+    job: &ClusterJob,
     options: &ClusterOptions,
     progress: &dyn Fn(&str),
 ) -> Result<DistributedFit, ClusterError> {
-    driver::run(config, options, progress)
+    driver::run(job, options, progress)
 }

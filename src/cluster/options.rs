@@ -13,7 +13,9 @@ use super::ClusterError;
 use crate::ps::Precision;
 
 /// How workers' updates are synchronised (SGD; the other solvers are always synchronous).
+/// Written as the flag spells it (`bsp`, `ssp:3`, `async`), in job files too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Consistency {
     /// Bulk-synchronous: every clock sums all partitions, in partition order — deterministic,
     /// equal to the local trainer.
@@ -43,6 +45,19 @@ impl FromStr for Consistency {
                 None => Err(bad()),
             },
         }
+    }
+}
+
+impl From<Consistency> for String {
+    fn from(c: Consistency) -> Self {
+        c.to_string()
+    }
+}
+
+impl TryFrom<String> for Consistency {
+    type Error = ClusterError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -143,6 +158,8 @@ pub struct ClusterOptions {
     pub launch: Launch,
     /// The executable to spawn (default: this one).
     pub program: Option<PathBuf>,
+    /// Extra environment for the spawned members (e.g. `DISTML_PUSH_DELAY_MS`).
+    pub member_env: Vec<(String, String)>,
     /// How long to wait for every member to register.
     pub rendezvous_timeout: Duration,
     /// Observer of events.
@@ -163,6 +180,7 @@ impl std::fmt::Debug for ClusterOptions {
             .field("precision", &self.precision)
             .field("launch", &self.launch)
             .field("program", &self.program)
+            .field("member_env", &self.member_env)
             .finish_non_exhaustive()
     }
 }
@@ -181,6 +199,7 @@ impl Default for ClusterOptions {
             precision: Precision::F64,
             launch: Launch::Local,
             program: None,
+            member_env: Vec::new(),
             rendezvous_timeout: Duration::from_secs(60),
             events: None,
         }

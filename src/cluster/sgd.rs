@@ -8,7 +8,8 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::feature::FeatureBlock;
-use crate::model::{BlockGradient, Family, Objective};
+use crate::model::glm::{BlockGradient, Objective};
+use crate::model::Family;
 
 /// The row ranges of `rows` rows in batches of `batch`, shuffled for `epoch` of `partition`
 /// (the same on every worker, so a reassigned partition replays identically).

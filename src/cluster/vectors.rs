@@ -4,7 +4,7 @@
 
 use ndarray::{Array1, Array2};
 
-use crate::model::{BlockGradient, FeatureStats, GramSummary};
+use crate::model::glm::{BlockGradient, FeatureStats, GramSummary};
 
 /// Length of a flattened [`FeatureStats`] for `p` features.
 pub(crate) fn stats_len(p: usize) -> usize {

@@ -13,9 +13,10 @@ use super::job::{JobSpec, PartInfo, PartOutput, Statistic, Task, TaskOutput};
 use super::member::{join, spawn_heartbeats, CoordClient};
 use super::rendezvous::Rendezvous;
 use super::{sgd, vectors, ClusterError};
-use crate::data::{DataSource, Projection, ReadOptions};
+use crate::data::{DataSource, Projection};
 use crate::feature::{FeatureBlock, FittedPipeline};
-use crate::model::{validate, BlockGradient, FeatureStats, GlmValidParams, GramSummary, Objective};
+use crate::model::glm::{BlockGradient, FeatureStats, GlmValidParams, GramSummary, Objective};
+use crate::model::{validate, LearnerParams};
 use crate::ps::{Contribution, Precision, PsClient};
 use crate::rpc::proto::{AssignRequest, PullKind, Role, TaskReport};
 
@@ -24,8 +25,20 @@ struct Loaded {
     job: JobSpec,
     source: DataSource,
     projection: Projection,
-    params: GlmValidParams,
     ps: PsClient,
+}
+
+impl Loaded {
+    /// The job's GLM parameters (the statistics workers compute are a GLM's).
+    fn glm(&self) -> Result<&GlmValidParams, ClusterError> {
+        match &self.job.job.learner.params {
+            LearnerParams::Glm(p) => Ok(p),
+            #[allow(unreachable_patterns)]
+            _ => Err(ClusterError::Protocol(
+                "a GLM statistic for another learner".into(),
+            )),
+        }
+    }
 }
 
 /// A transformed partition.
@@ -33,6 +46,8 @@ type Part = Arc<(FeatureBlock, PartInfo)>;
 
 struct State {
     member: u64,
+    /// Fault injection: how long to hold each push (`DISTML_PUSH_DELAY_MS`).
+    push_delay: Duration,
     token: crate::rpc::auth::Token,
     loaded: OnceLock<Arc<Loaded>>,
     pipeline: RwLock<Option<Arc<FittedPipeline>>>,
@@ -57,6 +72,7 @@ async fn serve(rv: Rendezvous) -> Result<(), ClusterError> {
     spawn_heartbeats(client.clone(), member, every, every * 20, done.clone());
     let state = Arc::new(State {
         member,
+        push_delay: push_delay(rv.rank),
         token: rv.token.clone(),
         loaded: OnceLock::new(),
         pipeline: RwLock::new(None),
@@ -100,6 +116,28 @@ async fn run_task(state: Arc<State>, mut client: CoordClient, task_id: u64, task
     };
     // A lost report is recovered by the coordinator's reassignment; nothing to do here.
     let _ = client.report(report).await;
+}
+
+/// The delay `DISTML_PUSH_DELAY_MS` asks of the worker with launcher rank `rank`: a list of
+/// milliseconds (`0,40,15`) indexed by rank, cycling. Fault injection for tests and drills:
+/// workers' pushes then reach the shards in orders set by the caller.
+fn push_delay(rank: u32) -> Duration {
+    let delays: Vec<u64> = std::env::var("DISTML_PUSH_DELAY_MS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
+    match delays.is_empty() {
+        true => Duration::ZERO,
+        false => Duration::from_millis(delays[rank as usize % delays.len()]),
+    }
+}
+
+/// Waits the worker's push delay, if it has one.
+async fn pushing(state: &State) {
+    if !state.push_delay.is_zero() {
+        tokio::time::sleep(state.push_delay).await;
+    }
 }
 
 fn loaded(state: &State) -> Result<Arc<Loaded>, ClusterError> {
@@ -152,7 +190,7 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
                         .get(p)
                         .ok_or_else(|| ClusterError::Protocol(format!("no partition {p}")))?;
                     let batch = l.source.read(partition, &l.projection)?;
-                    let s = l.job.pipeline.summarize_pass(&pass, &batch)?;
+                    let s = l.job.job.pipeline.summarize_pass(&pass, &batch)?;
                     parts.push((p, PartOutput::Summaries(s)));
                 }
                 Ok(TaskOutput {
@@ -186,7 +224,7 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
                 ),
                 _ => None,
             };
-            let family = l.params.family();
+            let family = l.glm()?.family();
             let computed = blocking(move || {
                 let out: Vec<(usize, f64, Vec<f64>, PartInfo)> = parts
                     .iter()
@@ -227,6 +265,7 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
                     values: v,
                 })
                 .collect();
+            pushing(state).await;
             let totals =
                 l.ps.push(phase, state.member, clock, &contributions, Precision::F64)
                     .await?;
@@ -248,18 +287,14 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
         } => {
             let l = loaded(state)?;
             let parts = blocks(state, &l, &partitions).await?;
-            let obj = Objective::new(&stats, &l.params);
-            let family = l.params.family();
+            let params = l.glm()?;
+            let obj = Objective::new(&stats, params);
+            let family = params.family();
             let batches: Vec<Vec<std::ops::Range<usize>>> = parts
                 .iter()
                 .map(|(i, part)| {
-                    sgd::batches(
-                        part.0.rows(),
-                        l.params.batch_size(),
-                        l.params.seed(),
-                        epoch,
-                        *i,
-                    )
+                    let (batch, seed) = (params.batch_size(), params.seed());
+                    sgd::batches(part.0.rows(), batch, seed, epoch, *i)
                 })
                 .collect();
             let mut duplicates = 0;
@@ -297,6 +332,7 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
                         values: g,
                     })
                     .collect();
+                pushing(state).await;
                 duplicates +=
                     l.ps.push(phase, state.member, clock, &contributions, precision)
                         .await?
@@ -315,19 +351,13 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
 }
 
 fn setup(job: JobSpec, ps: PsClient) -> Result<Loaded, ClusterError> {
-    let options = ReadOptions {
-        partitions: job.config.partitions,
-        ..Default::default()
-    };
-    let source = DataSource::open(&job.config.data, &options)?;
+    let source = DataSource::open(&job.job.data, &job.job.read_options())?;
     let names: Vec<&str> = job.columns.iter().map(String::as_str).collect();
     let projection = source.projection(&names)?;
-    let params = job.config.learner_params()?;
     Ok(Loaded {
         job,
         source,
         projection,
-        params,
         ps,
     })
 }
@@ -371,7 +401,8 @@ async fn blocks(
                     let batch = l.source.read(partition, &l.projection)?;
                     let rows_read = batch.num_rows() as u64;
                     let (block, dropped) = pipeline.transform_counted(&batch)?;
-                    validate(&block, p, pipeline.layout(), l.params.family())?;
+                    let learner = &l.job.job.learner.params;
+                    validate(&block, p, pipeline.layout(), |y| learner.check_label(y))?;
                     let info = PartInfo {
                         rows: block.rows(),
                         rows_read,

@@ -10,6 +10,7 @@ mod parquet_reader;
 mod partition;
 mod source;
 pub mod taxi;
+mod writer;
 
 pub use csv_reader::CsvOptions;
 pub use describe::{
@@ -19,3 +20,4 @@ pub use error::DataError;
 pub use files::{detect_format, expand_paths, FileFormat};
 pub use partition::{Extent, Partition, RowGroupSlice, CSV_PARTITION_BYTES};
 pub use source::{DataSource, Projection, ReadOptions, TaxiMode};
+pub use writer::TableWriter;

@@ -552,14 +552,14 @@ fn parted_taxi(dir: &Path, spec: &PipelineSpec) -> (Vec<RecordBatch>, Vec<Vec<u8
 
 #[test]
 fn fold_pipelines_of_the_taxi_preset_relabel_the_whole_and_predict_alike() {
-    use crate::model::ModelKind;
-    use crate::train::{evaluate_blocks, fit_local};
+    use crate::model::{evaluate, Learner};
+    use crate::train::fit_local;
     let dir = tempfile::tempdir().unwrap();
     let spec = presets::taxi();
     let (raw, parts) = parted_taxi(dir.path(), &spec);
     let parted = spec.parted(&raw, &parts, 3).unwrap();
     let whole = parted.fit_without(None).unwrap();
-    let params = ModelKind::Ridge.params().reg(0.05).check().unwrap();
+    let params = Learner::with_settings("ridge".parse().unwrap(), [("reg", "0.05")]).unwrap();
     for held in 0..3u8 {
         let fold = parted.fit_without(Some(held)).unwrap();
         assert!(
@@ -579,7 +579,7 @@ fn fold_pipelines_of_the_taxi_preset_relabel_the_whole_and_predict_alike() {
         };
         let score = |fit: &PartedFit| {
             let (model, _) = fit_local(&params, &side(fit, true), fit.pipeline.layout()).unwrap();
-            evaluate_blocks(&model, &side(fit, false))
+            evaluate(&model, &side(fit, false))
         };
         let (own, shared) = (score(&fold), score(&whole));
         for metric in ["rmse", "mae", "r2"] {

@@ -1,11 +1,14 @@
 //! The model directory `distml train --model-out DIR` writes and `predict`/`evaluate` read:
 //!
 //! ```text
-//! DIR/metadata.json   format version, distml version, task, label, feature names, the job's
-//!                     settings, the training summary and the final metrics
-//! DIR/model.json      the fitted LinearModel (coefficients, intercept, family, params)
+//! DIR/metadata.json   format version, distml version, model kind, task, label, feature names,
+//!                     the job's settings, the training summary and the final metrics
+//! DIR/model.json      the fitted model, tagged with its kind (`"kind": "glm"`: coefficients,
+//!                     intercept, family, params)
 //! DIR/pipeline/       the fitted feature pipeline (FittedPipeline::save)
 //! ```
+//!
+//! Format 1 (distml 0.1.0) stored a linear model untagged; it still loads, as a `glm`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::feature::{FeatureError, FittedPipeline};
 
-use super::LinearModel;
+use super::glm::GlmModel;
+use super::{Model, Predictor};
 
 /// Version of the directory layout; a newer one is refused with a clear error.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+/// 1: `model.json` is an untagged linear model. 2: `model.json` is tagged with its `kind`.
+pub const MODEL_FORMAT_VERSION: u32 = 2;
 
 const METADATA_FILE: &str = "metadata.json";
 const MODEL_FILE: &str = "model.json";
@@ -32,13 +37,16 @@ pub struct ModelMetadata {
     pub distml_version: String,
     /// When it was written (RFC 3339, UTC).
     pub created: String,
+    /// The model's family as `model.json` tags it (`glm`); absent in format 1 (always `glm`).
+    #[serde(default = "glm_kind")]
+    pub kind: String,
     /// `regression` or `classification`.
     pub task: String,
     /// The label column.
     pub label: String,
     /// Feature names in coefficient order.
     pub features: Vec<String>,
-    /// The job's settings (the `TrainConfig`).
+    /// The job's settings (the job config).
     pub config: serde_json::Value,
     /// The training summary (solver, iterations, loss history).
     pub training: serde_json::Value,
@@ -54,7 +62,7 @@ pub struct ModelDirectory {
     /// Raw rows → features.
     pub pipeline: FittedPipeline,
     /// Features → predictions.
-    pub model: LinearModel,
+    pub model: Model,
 }
 
 /// A model directory that cannot be written or read.
@@ -106,21 +114,17 @@ impl ModelDirectory {
     /// and the learner's training summary, `metrics` the final ones.
     pub fn new(
         pipeline: FittedPipeline,
-        model: LinearModel,
+        model: Model,
         config: serde_json::Value,
         training: serde_json::Value,
         metrics: BTreeMap<String, f64>,
     ) -> Self {
-        let task = if model.family == super::Family::Binomial {
-            "classification"
-        } else {
-            "regression"
-        };
         let metadata = ModelMetadata {
             format_version: MODEL_FORMAT_VERSION,
             distml_version: env!("CARGO_PKG_VERSION").into(),
             created: chrono::Utc::now().to_rfc3339(),
-            task: task.into(),
+            kind: model.kind().to_string(),
+            task: model.task().as_str().into(),
             label: pipeline.label_column().to_string(),
             features: pipeline.layout().names.clone(),
             config,
@@ -168,14 +172,17 @@ impl ModelDirectory {
             });
         }
         let metadata: ModelMetadata = read_json(&meta_path)?;
-        let model: LinearModel = read_json(&dir.join(MODEL_FILE))?;
+        let model = match found {
+            1 => Model::from(read_json::<GlmModel>(&dir.join(MODEL_FILE))?),
+            _ => read_json::<Model>(&dir.join(MODEL_FILE))?,
+        };
         let pipeline = FittedPipeline::load(dir.join(PIPELINE_DIR))?;
-        if pipeline.layout().width() != model.coefficients.len() {
+        let features = model.feature_names().len();
+        if pipeline.layout().width() != features {
             return Err(ModelDirError::Corrupt {
                 path: dir.join(MODEL_FILE),
                 message: format!(
-                    "{} coefficients for {} pipeline features",
-                    model.coefficients.len(),
+                    "a model of {features} features for {} pipeline features",
                     pipeline.layout().width()
                 ),
             });
@@ -186,6 +193,10 @@ impl ModelDirectory {
             model,
         })
     }
+}
+
+fn glm_kind() -> String {
+    "glm".into()
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ModelDirError> {

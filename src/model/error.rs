@@ -4,15 +4,35 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
-    /// A parameter is out of range; `param` is its MLlib name (`regParam`, `maxIter`, ...).
+    /// A parameter is out of range; `param` names it as the user wrote it (`--reg (regParam)`).
     #[error("invalid {param} = {value}: {reason}")]
     InvalidParam {
-        /// The parameter's MLlib name.
-        param: &'static str,
+        /// The parameter: its flag and MLlib name.
+        param: String,
         /// The rejected value, as text.
         value: String,
         /// The accepted range.
         reason: String,
+    },
+    /// A parameter given as text is not a value of its type.
+    #[error("--{key}: '{text}' is not valid ({why})")]
+    BadValue {
+        /// The flag name.
+        key: String,
+        /// The text given.
+        text: String,
+        /// What was expected.
+        why: String,
+    },
+    /// A setting that is not a parameter of the chosen model.
+    #[error("--{key} is not a parameter of --model {model} (its parameters: {known})")]
+    NotAParam {
+        /// The key given.
+        key: String,
+        /// The chosen model.
+        model: &'static str,
+        /// The keys it accepts.
+        known: String,
     },
     /// A feature value is NaN or infinite.
     #[error(
@@ -74,6 +94,8 @@ impl ModelError {
     pub fn is_user_error(&self) -> bool {
         match self {
             ModelError::InvalidParam { .. }
+            | ModelError::BadValue { .. }
+            | ModelError::NotAParam { .. }
             | ModelError::NonFiniteFeature { .. }
             | ModelError::InvalidLabel { .. }
             | ModelError::InvalidWeight { .. }

@@ -1,52 +1,49 @@
-//! Learners, solvers and fitted models: generalised linear models with MLlib's parameters.
+//! Learners and fitted models, behind one seam.
 //!
-//! Each learner exposes its per-block pieces — [`BlockGradient::compute`] (loss and gradient)
-//! and, for least squares, [`GramSummary::from_block`] (normal-equation statistics) — which any
-//! trainer sums across blocks with `merge`; [`Objective`], [`NormalEquations`],
-//! [`lbfgs::minimize`] and [`Adam`] turn the sums into coefficients. The local trainer is
-//! [`crate::train::fit_local`]; linfa users call `Fit` on [`GlmValidParams`] directly:
+//! - A **learner family** lives in its own folder ([`glm`]): its parameters (declared once with
+//!   MLlib's names), its fit — written once against the mergeable sums it needs ([`GlmSums`]),
+//!   which every trainer provides — and its fitted model.
+//! - The **registry** ([`LearnerParams`], [`Model`]) lists the families; [`ModelKind`] the
+//!   `--model` names they fit; a [`Learner`] is a kind with its checked parameters.
+//! - Every fitted model is a [`Predictor`]: [`evaluate`], the [`Scorer`] and the
+//!   [`ModelDirectory`] use nothing else.
 //!
 //! ```
-//! use distml::model::LinearRegression;
-//! use linfa::prelude::*;
-//! use ndarray::array;
+//! use distml::model::{Learner, ModelKind};
 //!
-//! let x = array![[1.0, 0.0], [2.0, 1.0], [3.0, 0.0], [4.0, 1.0]];
-//! let y = array![3.0, 6.0, 7.0, 10.0]; // 2·x₀ + 1·x₁ + 1
-//! let model = LinearRegression::params().fit(&Dataset::new(x.clone(), y))?;
-//! // `LinearModel::predict` takes a FeatureBlock; linfa's `Predict` takes the matrix.
-//! let predicted: ndarray::Array1<f64> = Predict::predict(&model, &x);
-//! assert!((predicted[1] - 6.0).abs() < 1e-9);
+//! let kind: ModelKind = "ridge".parse()?;
+//! let learner = Learner::with_settings(kind, [("reg", "0.1"), ("max-iter", "50")])?;
+//! assert!(learner.mlflow_params().contains(&("LinearRegression.regParam".into(), "0.1".into())));
+//! assert!(Learner::with_settings(kind, [("num-leaves", "3")]).is_err());
 //! # Ok::<(), distml::model::ModelError>(())
 //! ```
 
-mod adam;
-mod block_ops;
-mod cholesky;
 mod directory;
 mod error;
-mod family;
-mod fitted;
-mod gradient;
-mod gram;
-pub mod lbfgs;
-mod learners;
-mod linfa_impl;
-mod normal;
-mod objective;
+mod evaluate;
+pub mod glm;
+mod kind;
+mod learner;
 mod params;
-mod stats;
+mod predictor;
+mod registry;
+mod scoring;
+pub mod solve;
+mod summary;
+mod sums;
+mod validate;
 
-pub use adam::Adam;
-pub use block_ops::{add_transposed, margins, validate};
 pub use directory::{ModelDirError, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
 pub use error::ModelError;
-pub use family::Family;
-pub use fitted::{GlmModel, LinearModel};
-pub use gradient::BlockGradient;
-pub use gram::GramSummary;
-pub use learners::{LinearRegression, LogisticRegression, PoissonRegression};
-pub use normal::{NormalEquations, NormalSolution};
-pub use objective::Objective;
-pub use params::{GlmParams, GlmValidParams, ModelKind, Solver, NORMAL_MAX_FEATURES};
-pub use stats::FeatureStats;
+pub use evaluate::{evaluate, Metrics};
+pub use glm::Family;
+pub use kind::{KindSpec, ModelKind};
+pub use learner::Learner;
+pub use params::{ParamKind, ParamSpec, ParamType, SetError};
+pub use predictor::{Predictor, Task};
+pub(crate) use registry::all_kinds;
+pub use registry::{all_param_specs, Learn, LearnerParams, Model};
+pub use scoring::{Evaluation, ScoreError, Scorer};
+pub use summary::TrainSummary;
+pub use sums::{GlmSums, Sums, Trainer};
+pub use validate::validate;

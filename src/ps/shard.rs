@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::codec::{self, F64s, SliceError};
 use super::keys::key_range;
 use crate::merge::tree_reduce;
-use crate::model::Adam;
+use crate::model::solve::Adam;
 use crate::rpc::proto::Slice;
 
 /// How a phase combines the pushes of a clock.

@@ -50,14 +50,19 @@ impl Default for TrackingConfig {
     }
 }
 
-/// The tracking flags of `distml train` / `tune`; `None` keeps the environment's value.
-#[derive(Clone, Debug, Default)]
+/// The tracking flags of `distml train` / `tune` and the job file's `[tracking]` table; `None`
+/// keeps the environment's value.
+#[derive(Clone, Debug, Default, PartialEq, clap::Args, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TrackingOverrides {
-    /// `--tracking-uri`.
+    /// MLflow tracking server (default: MLFLOW_TRACKING_URI, else the local store ./distml-runs).
+    #[arg(long)]
     pub tracking_uri: Option<String>,
-    /// `--experiment`.
+    /// MLflow experiment (default: MLFLOW_EXPERIMENT_NAME, else Default).
+    #[arg(long)]
     pub experiment: Option<String>,
-    /// `--run-name`.
+    /// MLflow run name.
+    #[arg(long)]
     pub run_name: Option<String>,
 }
 

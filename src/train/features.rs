@@ -3,11 +3,14 @@
 use crate::data::{DataError, DataSource};
 use crate::feature::{presets, PipelineSpec};
 
-use super::config::{Preset, TrainConfig};
+use super::config::{FeatureSettings, Preset};
 
-/// The unfitted pipeline for `config`, with generic column names resolved against `source`
+/// The unfitted pipeline `config` asks for, with generic column names resolved against `source`
 /// (case-insensitively, TLC aliases included) so an unknown column fails before any work.
-pub fn pipeline_spec(config: &TrainConfig, source: &DataSource) -> Result<PipelineSpec, DataError> {
+pub fn pipeline_spec(
+    config: &FeatureSettings,
+    source: &DataSource,
+) -> Result<PipelineSpec, DataError> {
     let Some(target) = &config.target else {
         if !source.is_taxi() {
             return Err(DataError::InvalidOption {
@@ -19,7 +22,7 @@ pub fn pipeline_spec(config: &TrainConfig, source: &DataSource) -> Result<Pipeli
                 ),
             });
         }
-        return Ok(match config.preset {
+        return Ok(match config.preset.unwrap_or_default() {
             Preset::Taxi => presets::taxi(),
             Preset::TaxiRich => presets::taxi_rich(),
         });

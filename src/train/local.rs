@@ -1,146 +1,199 @@
-//! The local trainer: rayon across the blocks of one process, per-block pieces mapped and
-//! merged in a deterministic tree, then solved.
+//! The local trainer: the learners' sums over the blocks of one process, each block mapped on
+//! rayon and merged in a deterministic tree (bit-identical whatever the thread count).
 
-use std::time::Instant;
+use std::ops::Range;
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::lbfgs::{minimize, LbfgsConfig};
-use crate::model::{
-    validate, Adam, BlockGradient, FeatureStats, GlmValidParams, GramSummary, LinearModel,
-    ModelError, NormalEquations, Objective, Solver,
-};
-
-use super::TrainSummary;
 use crate::merge::tree_reduce;
+use crate::model::glm::{
+    BlockGradient, FeatureStats, GlmValidParams, GramSummary, NormalEquations, Objective,
+};
+use crate::model::solve::{Adam, SolverRun};
+use crate::model::{validate, Family, GlmSums, Learner, Model, ModelError, TrainSummary, Trainer};
 
-/// L-BFGS memory (MLlib's default).
-const LBFGS_MEMORY: usize = 10;
-
-/// Partial Gram statistics summed in parallel: the blocks are cut into this many runs of
-/// consecutive blocks (a fixed number, so sums do not depend on the thread count).
-const GRAM_GROUPS: usize = 4;
-
-/// The Gram statistics of `blocks` for `p` features (`None` for no blocks): each run of
-/// consecutive blocks is summed into one summary — one dense p × p matrix per run, not per
-/// block — and the runs are merged in [`tree_reduce`]'s fixed tree.
+/// The Gram statistics of `blocks` for `p` features (`None` for no blocks): one summary per
+/// block, merged in [`tree_reduce`]'s fixed tree over block order — the very sums, in the very
+/// order, a parameter-server shard forms from the workers' per-partition pushes, so a
+/// distributed fit equals the local one bit for bit.
 pub fn gram_of(blocks: &[FeatureBlock], p: usize) -> Option<GramSummary> {
-    let runs: Vec<&[FeatureBlock]> = blocks
-        .chunks(blocks.len().div_ceil(GRAM_GROUPS).max(1))
-        .collect();
-    let sum_run = |run: &&[FeatureBlock]| {
-        let mut gram = GramSummary::zeros(p);
-        for block in *run {
-            gram.add_block(block);
-        }
-        gram
-    };
-    tree_reduce(&runs, &sum_run, &|a, b| a.merge(&b))
+    tree_reduce(blocks, &|b| GramSummary::from_block(b, p), &|a, b| {
+        a.merge(&b)
+    })
 }
 
-/// Fits `params` on `blocks` laid out as `layout`, using every rayon thread.
+/// The sums of the blocks of this process.
+#[derive(Debug)]
+pub struct LocalSums<'a> {
+    blocks: &'a [FeatureBlock],
+    normal: Normal<'a>,
+}
+
+/// The normal equations: computed on first use, or shared (a tuning fold's, computed once and
+/// solved for every trial — their factorisations are cached inside).
+#[derive(Debug)]
+enum Normal<'a> {
+    Computed(Option<Box<NormalEquations>>),
+    Shared(&'a NormalEquations),
+}
+
+impl<'a> LocalSums<'a> {
+    /// The sums of `blocks`, which the caller has validated.
+    pub fn new(blocks: &'a [FeatureBlock]) -> Self {
+        LocalSums {
+            blocks,
+            normal: Normal::Computed(None),
+        }
+    }
+
+    /// The sums of `blocks` whose normal equations are already known (tuning's cached folds,
+    /// whose blocks may be empty when only the statistics are kept).
+    pub fn sharing(blocks: &'a [FeatureBlock], normal: &'a NormalEquations) -> Self {
+        LocalSums {
+            blocks,
+            normal: Normal::Shared(normal),
+        }
+    }
+
+    fn gradient(
+        &self,
+        family: Family,
+        rows: Option<(usize, Range<usize>)>,
+        beta: &[f64],
+        b: f64,
+    ) -> BlockGradient {
+        match rows {
+            Some((i, rows)) => BlockGradient::compute(family, &self.blocks[i], rows, beta, b),
+            None => tree_reduce(
+                self.blocks,
+                &|blk| BlockGradient::compute(family, blk, 0..blk.rows(), beta, b),
+                &|x, y| x.merge(&y),
+            )
+            .unwrap_or_else(|| BlockGradient::zeros(beta.len())),
+        }
+    }
+}
+
+impl Trainer for LocalSums<'_> {
+    type Error = ModelError;
+
+    fn rows(&self) -> usize {
+        match self.normal {
+            Normal::Shared(n) if self.blocks.is_empty() => n.gram().weight as usize,
+            _ => self.blocks.iter().map(FeatureBlock::rows).sum(),
+        }
+    }
+}
+
+impl GlmSums for LocalSums<'_> {
+    fn normal_equations(&mut self, layout: &FeatureLayout) -> Result<&NormalEquations, ModelError> {
+        let blocks = self.blocks;
+        match &mut self.normal {
+            Normal::Shared(normal) => Ok(normal),
+            Normal::Computed(cached) => {
+                if cached.is_none() {
+                    let gram = gram_of(blocks, layout.width()).ok_or(ModelError::EmptyData)?;
+                    if gram.weight <= 0.0 {
+                        return Err(ModelError::EmptyData);
+                    }
+                    *cached = Some(Box::new(NormalEquations::new(gram)));
+                }
+                cached.as_deref().ok_or(ModelError::EmptyData)
+            }
+        }
+    }
+
+    fn feature_stats(&mut self, layout: &FeatureLayout) -> Result<FeatureStats, ModelError> {
+        let p = layout.width();
+        tree_reduce(self.blocks, &|b| FeatureStats::from_block(b, p), &|a, b| {
+            a.merge(&b)
+        })
+        .ok_or(ModelError::EmptyData)
+    }
+
+    fn loss_gradient(
+        &mut self,
+        family: Family,
+        beta: &[f64],
+        intercept: f64,
+    ) -> Result<BlockGradient, ModelError> {
+        Ok(self.gradient(family, None, beta, intercept))
+    }
+
+    /// Mini-batch Adam over shuffled row ranges of all blocks; one epoch per iteration, the
+    /// full objective recorded after each epoch.
+    fn sgd(
+        &mut self,
+        params: &GlmValidParams,
+        obj: &Objective,
+        start: Vec<f64>,
+    ) -> Result<SolverRun, ModelError> {
+        let family = params.family();
+        let l1 = obj.l1_weights();
+        let value = |u: &[f64]| {
+            let (beta, b) = obj.to_model(u);
+            obj.smooth(u, &self.gradient(family, None, &beta, b)).0 + obj.l1_value(u)
+        };
+        let mut batches: Vec<(usize, Range<usize>)> = Vec::new();
+        for (i, b) in self.blocks.iter().enumerate() {
+            for s in (0..b.rows()).step_by(params.batch_size()) {
+                batches.push((i, s..(s + params.batch_size()).min(b.rows())));
+            }
+        }
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(params.seed());
+        let mut adam = Adam::new(start.len(), params.learning_rate());
+        let mut u = start;
+        let mut history = vec![value(&u)];
+        for epoch in 1..=params.max_iter() {
+            batches.shuffle(&mut rng);
+            for (i, rows) in &batches {
+                let (beta, b) = obj.to_model(&u);
+                let g = self.gradient(family, Some((*i, rows.clone())), &beta, b);
+                if g.weight > 0.0 {
+                    let (_, grad) = obj.smooth(&u, &g);
+                    adam.step(&mut u, &grad, &l1);
+                }
+            }
+            let v = value(&u);
+            let previous = history[history.len() - 1];
+            history.push(v);
+            let converged = params.tol() > 0.0 && (previous - v).abs() <= params.tol() * v.abs();
+            if !v.is_finite() || converged {
+                return Ok(SolverRun {
+                    x: u,
+                    iterations: epoch,
+                    history,
+                    converged,
+                });
+            }
+        }
+        Ok(SolverRun {
+            x: u,
+            iterations: params.max_iter(),
+            history,
+            converged: false,
+        })
+    }
+}
+
+/// Fits `learner` on `blocks` laid out as `layout`, using every rayon thread.
 ///
-/// Validates every block first (NaN/inf features, labels outside the family's domain and bad
+/// Validates every block first (NaN/inf features, labels the learner does not accept and bad
 /// weights are user errors naming the feature, block and row).
 pub fn fit_local(
-    params: &GlmValidParams,
+    learner: &Learner,
     blocks: &[FeatureBlock],
     layout: &FeatureLayout,
-) -> Result<(LinearModel, TrainSummary), ModelError> {
-    let start = Instant::now();
-    check_blocks(params, blocks, layout)?;
-    let p = layout.width();
-    let family = params.family();
-    let rows = blocks.iter().map(FeatureBlock::rows).sum();
-    let solver = params.resolved_solver(p);
-
-    let (beta, intercept, iterations, loss_history, converged, weight) = match solver {
-        Solver::Normal => {
-            let gram = gram_of(blocks, p).ok_or(ModelError::EmptyData)?;
-            let weight = gram.weight;
-            if weight <= 0.0 {
-                return Err(ModelError::EmptyData);
-            }
-            let s = NormalEquations::new(gram).solve(params)?;
-            (
-                s.coefficients.to_vec(),
-                s.intercept,
-                s.iterations,
-                vec![s.objective],
-                s.converged,
-                weight,
-            )
-        }
-        Solver::Lbfgs | Solver::Sgd | Solver::Auto => {
-            let stats = tree_reduce(blocks, &|b| FeatureStats::from_block(b, p), &|a, b| {
-                a.merge(&b)
-            })
-            .ok_or(ModelError::EmptyData)?;
-            if stats.weight <= 0.0 {
-                return Err(ModelError::EmptyData);
-            }
-            let obj = Objective::new(&stats, params);
-            let start_intercept = if params.fit_intercept() {
-                family.link(stats.label_mean())
-            } else {
-                0.0
-            };
-            let x0 = obj.from_model(&vec![0.0; p], start_intercept);
-            let evaluate = |u: &[f64]| {
-                let (beta, b) = obj.to_model(u);
-                let sum = tree_reduce(
-                    blocks,
-                    &|blk| BlockGradient::compute(family, blk, 0..blk.rows(), &beta, b),
-                    &|a, b| a.merge(&b),
-                )
-                .expect("blocks are not empty");
-                obj.smooth(u, &sum)
-            };
-            let (u, iterations, history, converged) = if solver == Solver::Sgd {
-                sgd(params, blocks, &obj, x0, &evaluate)
-            } else {
-                let cfg = LbfgsConfig {
-                    memory: LBFGS_MEMORY,
-                    max_iter: params.max_iter(),
-                    tol: params.tol(),
-                };
-                let m = minimize(evaluate, x0, &obj.l1_weights(), cfg);
-                (m.x, m.iterations, m.history, m.converged)
-            };
-            let (beta, b) = obj.to_model(&u);
-            (beta, b, iterations, history, converged, stats.weight)
-        }
-    };
-    if beta.iter().any(|v| !v.is_finite()) || !intercept.is_finite() {
-        return Err(ModelError::Numerical(format!(
-            "{solver} diverged (non-finite coefficients)"
-        )));
-    }
-    let model = LinearModel {
-        family,
-        coefficients: beta.into(),
-        intercept,
-        feature_names: layout.names.clone(),
-        params: params.clone(),
-    };
-    let summary = TrainSummary {
-        solver,
-        iterations,
-        loss_history,
-        converged,
-        rows,
-        weight,
-        features: p,
-        seconds: start.elapsed().as_secs_f64(),
-    };
-    Ok((model, summary))
+) -> Result<(Model, TrainSummary), ModelError> {
+    check_blocks(learner, blocks, layout)?;
+    learner.fit(layout, &mut LocalSums::new(blocks))
 }
 
 /// Validates all blocks in parallel and reports the error of the first bad block.
-fn check_blocks(
-    params: &GlmValidParams,
+pub fn check_blocks(
+    learner: &Learner,
     blocks: &[FeatureBlock],
     layout: &FeatureLayout,
 ) -> Result<(), ModelError> {
@@ -154,63 +207,11 @@ fn check_blocks(
     let results: Vec<Result<(), ModelError>> = blocks
         .par_iter()
         .enumerate()
-        .map(|(i, b)| validate(b, i, layout, params.family()))
+        .map(|(i, b)| validate(b, i, layout, |y| learner.params.check_label(y)))
         .collect();
     results.into_iter().collect::<Result<(), _>>()?;
     if blocks.iter().all(|b| b.rows() == 0) {
         return Err(ModelError::EmptyData);
     }
     Ok(())
-}
-
-/// Mini-batch Adam over shuffled row ranges; one epoch per iteration, the full objective
-/// recorded after each epoch.
-fn sgd<E>(
-    params: &GlmValidParams,
-    blocks: &[FeatureBlock],
-    obj: &Objective,
-    x0: Vec<f64>,
-    evaluate: &E,
-) -> (Vec<f64>, usize, Vec<f64>, bool)
-where
-    E: Fn(&[f64]) -> (f64, Vec<f64>),
-{
-    let l1 = obj.l1_weights();
-    let value = |u: &[f64]| evaluate(u).0 + obj.l1_value(u);
-    let mut batches: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (i, b) in blocks.iter().enumerate() {
-        let mut start = 0;
-        while start < b.rows() {
-            let end = (start + params.batch_size()).min(b.rows());
-            batches.push((i, start..end));
-            start = end;
-        }
-    }
-    let mut rng = rand_pcg::Pcg64::seed_from_u64(params.seed());
-    let mut adam = Adam::new(x0.len(), params.learning_rate());
-    let mut u = x0;
-    let mut history = vec![value(&u)];
-    for epoch in 1..=params.max_iter() {
-        batches.shuffle(&mut rng);
-        for (i, rows) in &batches {
-            let (beta, b) = obj.to_model(&u);
-            let g = BlockGradient::compute(params.family(), &blocks[*i], rows.clone(), &beta, b);
-            if g.weight > 0.0 {
-                let (_, grad) = obj.smooth(&u, &g);
-                adam.step(&mut u, &grad, &l1);
-            }
-        }
-        let v = value(&u);
-        let previous = *history
-            .last()
-            .expect("history starts with the initial value");
-        history.push(v);
-        if !v.is_finite() {
-            return (u, epoch, history, false);
-        }
-        if params.tol() > 0.0 && (previous - v).abs() <= params.tol() * v.abs() {
-            return (u, epoch, history, true);
-        }
-    }
-    (u, params.max_iter(), history, false)
 }

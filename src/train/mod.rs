@@ -1,19 +1,22 @@
-//! Trainers: run a learner's per-block pieces over partitions and hand them to a solver; and
-//! the training job (`distml train`) built on them.
+//! Training jobs: the job's settings ([`JobConfig`]), the local trainer ([`LocalSums`]: the
+//! learners' sums over this process's blocks), and the `distml train` job built on them.
 
 pub mod config;
 mod error;
-mod evaluate;
 mod features;
 pub mod job;
+mod linfa;
 pub mod local;
+pub mod report;
 pub mod split;
 mod summary;
 
-pub use config::{ConfigError, Preset, TrainConfig};
+pub use config::{
+    ConfigError, DataSettings, FeatureSettings, JobConfig, JobFlags, LearnerArgs, OutputSettings,
+    Preset,
+};
 pub use error::JobError;
-pub use evaluate::evaluate_blocks;
 pub use features::pipeline_spec;
-pub use job::{run_train, run_train_on, JobProgress, JobSummary, PhaseSeconds, TrainOutcome};
-pub use local::{fit_local, gram_of};
-pub use summary::TrainSummary;
+pub use job::{run_tracked, run_train, run_train_on, JobProgress, TrainOutcome};
+pub use local::{check_blocks, fit_local, gram_of, LocalSums};
+pub use summary::{JobSummary, PhaseSeconds};

@@ -1,26 +1,121 @@
-//! What a training run reports besides the model.
+//! The summary JSON of `train` (and the core of `tune`'s): printed as the last stdout line and
+//! written to `--summary FILE`. It carries the metrics that exist — a regression job has no
+//! `auc` key rather than `"auc": null`.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use crate::model::Solver;
+use serde::Serialize;
 
-/// Training summary: solver used, iterations, objective history and time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainSummary {
-    /// The solver that ran (`Auto` resolved).
-    pub solver: Solver,
-    /// Iterations (L-BFGS), coordinate-descent sweeps or epochs (SGD); 1 for a direct solve.
-    pub iterations: usize,
-    /// Objective (mean loss + penalty) at the start and after each iteration.
-    pub loss_history: Vec<f64>,
-    /// Whether the solver met its convergence test before `maxIter`.
-    pub converged: bool,
-    /// Training rows (all blocks).
-    pub rows: usize,
-    /// Σ of row weights.
-    pub weight: f64,
+use crate::feature::FittedPipeline;
+use crate::model::{Metrics, TrainSummary};
+
+use super::JobConfig;
+
+/// The validation metrics the summary shows at the top level, per task.
+const HEADLINE: [&str; 6] = ["rmse", "mae", "r2", "logloss", "auc", "accuracy"];
+
+/// Wall-clock seconds per phase.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PhaseSeconds {
+    /// Opening the inputs: file footers and headers read, partitions planned. (Rows are read as
+    /// they stream through the feature pipeline, so reading is part of `features`.)
+    pub open: f64,
+    /// Reading the partitions, fitting the feature pipeline and transforming every partition.
+    pub features: f64,
+    /// Fitting the learner (distributed: the workers' whole fit, pipeline included).
+    pub train: f64,
+    /// Scoring training and validation data.
+    pub evaluate: f64,
+    /// The whole job.
+    pub total: f64,
+}
+
+/// The job's result: DESIGN.md's summary JSON.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct JobSummary {
+    /// `train` or `tune`.
+    pub job: String,
+    /// The learner (`linear`, `ridge`, ...).
+    pub model: String,
+    /// Training rows after the feature pipeline.
+    pub rows_train: u64,
+    /// Validation rows after the feature pipeline.
+    pub rows_valid: u64,
+    /// How the validation rows were chosen.
+    pub validation: String,
     /// Number of features.
     pub features: usize,
-    /// Wall-clock seconds of the fit (validation included).
-    pub seconds: f64,
+    /// Validation metrics: `rmse`, `mae`, `r2` (regression) or `logloss`, `auc`, `accuracy`
+    /// (classification); absent without validation rows.
+    #[serde(flatten)]
+    pub metrics: BTreeMap<String, f64>,
+    /// Training-set metrics.
+    pub train_metrics: Metrics,
+    /// Solver iterations.
+    pub iterations: usize,
+    /// The solver that ran.
+    pub solver: String,
+    /// Worker processes (0: in-process rayon trainer).
+    pub workers: usize,
+    /// Rows dropped by the pipeline, per reason (training input).
+    pub rows_dropped: BTreeMap<String, u64>,
+    /// Seconds per phase.
+    pub seconds: PhaseSeconds,
+    /// The tracking run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Where the run was logged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_uri: Option<String>,
+    /// The saved model directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<String>,
+    /// The MLflow 3 logged model (`m-…`) when the server has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logged_model_id: Option<String>,
+}
+
+impl JobSummary {
+    /// A train job's summary with what the fit knows; rows, metrics and outputs follow.
+    pub fn train(
+        config: &JobConfig,
+        pipeline: &FittedPipeline,
+        training: &TrainSummary,
+        workers: usize,
+    ) -> Self {
+        JobSummary {
+            job: "train".into(),
+            model: config.learner.model.as_str().into(),
+            features: pipeline.layout().width(),
+            iterations: training.iterations,
+            solver: training.solver.clone(),
+            workers,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the headline validation metrics (those `valid` has) and the training metrics.
+    pub fn set_metrics(&mut self, valid: &Metrics, train: Metrics) {
+        self.metrics = HEADLINE
+            .iter()
+            .filter_map(|k| valid.get(*k).map(|v| (k.to_string(), *v)))
+            .collect();
+        self.train_metrics = train;
+    }
+
+    /// A headline validation metric, if the job has it.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.get(name).copied()
+    }
+
+    /// The metrics a saved model records: validation unprefixed, training `training_`-prefixed.
+    pub fn final_metrics(&self) -> BTreeMap<String, f64> {
+        let mut out = self.metrics.clone();
+        out.extend(
+            self.train_metrics
+                .iter()
+                .map(|(k, v)| (format!("training_{k}"), *v)),
+        );
+        out
+    }
 }

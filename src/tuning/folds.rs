@@ -1,15 +1,34 @@
 //! Validation folds over feature blocks (cut from raw rows by `train::split`), each fold's
 //! training Gram statistics computed once and shared by every trial.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::model::{validate, Family, GramSummary, LinearModel, ModelError, NormalEquations};
-use crate::train::{evaluate_blocks, gram_of};
+use crate::model::glm::{GramSummary, NormalEquations};
+use crate::model::{evaluate, validate, Family, Metrics, Model, ModelError};
+use crate::train::gram_of;
 
-/// A fitted model's exact bits: coefficients, then the intercept.
+/// What identifies a fitted model's predictions: a GLM's coefficient and intercept bits (two
+/// trials that solve to the same coefficients share one scoring), else its JSON.
 type ModelBits = Vec<u64>;
+
+fn model_bits(model: &Model) -> ModelBits {
+    match model {
+        Model::Glm(m) => m
+            .coefficients
+            .iter()
+            .chain([&m.intercept])
+            .map(|v| v.to_bits())
+            .collect(),
+        #[allow(unreachable_patterns)]
+        other => serde_json::to_vec(other)
+            .unwrap_or_default()
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+    }
+}
 
 /// One train/validation split, with its least-squares statistics cached on first use.
 #[derive(Debug)]
@@ -20,7 +39,7 @@ pub struct Fold {
     pub valid: Vec<FeatureBlock>,
     normal: OnceLock<Result<NormalEquations, String>>,
     /// Metrics of the models scored so far, by their bits.
-    scores: Mutex<HashMap<ModelBits, BTreeMap<String, f64>>>,
+    scores: Mutex<HashMap<ModelBits, Metrics>>,
 }
 
 impl Fold {
@@ -44,16 +63,11 @@ impl Fold {
 
     /// `model`'s metrics on the validation rows. Trials that solve to the very same model (at
     /// `reg=0` every `elastic-net` value does) share one scoring.
-    pub fn score(&self, model: &LinearModel) -> BTreeMap<String, f64> {
-        let bits: ModelBits = model
-            .coefficients
-            .iter()
-            .chain([&model.intercept])
-            .map(|v| v.to_bits())
-            .collect();
+    pub fn score(&self, model: &Model) -> Metrics {
+        let bits = model_bits(model);
         let known = self.scores.lock().ok().and_then(|s| s.get(&bits).cloned());
         known.unwrap_or_else(|| {
-            let metrics = evaluate_blocks(model, &self.valid);
+            let metrics = evaluate(model, &self.valid);
             if let Ok(mut scores) = self.scores.lock() {
                 scores.insert(bits, metrics.clone());
             }
@@ -88,7 +102,7 @@ pub fn gram_statistics(
     family: Family,
 ) -> Result<GramSummary, ModelError> {
     for (i, b) in blocks.iter().enumerate() {
-        validate(b, i, layout, family)?;
+        validate(b, i, layout, |y| family.check_label(y))?;
     }
     gram_of(blocks, layout.width()).ok_or(ModelError::EmptyData)
 }
@@ -107,7 +121,7 @@ pub fn normal_equations_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ModelKind;
+    use crate::model::glm::{GlmModel, LinearRegression};
     use ndarray::{array, Array2};
 
     #[test]
@@ -119,12 +133,14 @@ mod tests {
             weight: None,
         };
         let fold = Fold::new(vec![], vec![block]);
-        let model = |slope: f64| LinearModel {
-            family: Family::Gaussian,
-            coefficients: array![slope],
-            intercept: 0.5,
-            feature_names: vec!["x".into()],
-            params: ModelKind::Linear.params().check().unwrap(),
+        let model = |slope: f64| {
+            Model::from(GlmModel {
+                family: Family::Gaussian,
+                coefficients: array![slope],
+                intercept: 0.5,
+                feature_names: vec!["x".into()],
+                params: LinearRegression::params().check().unwrap(),
+            })
         };
         let first = fold.score(&model(1.0));
         assert_eq!(fold.score(&model(1.0)), first);

@@ -1,67 +1,70 @@
-//! Tunable parameters (named by `distml train`'s flags), their values, and one trial's set.
+//! Tunable parameters — any parameter of the sweep's learner, by its flag name — their values,
+//! and one trial's set.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Solver;
-use crate::train::TrainConfig;
+use crate::model::{Learner, ModelError, ParamKind};
 
 use super::TuneError;
 
-/// A train flag a sweep may vary; none of them touches the feature pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Param {
-    /// `--reg`.
-    Reg,
-    /// `--elastic-net`.
-    ElasticNet,
-    /// `--max-iter`.
-    MaxIter,
-    /// `--tol`.
-    Tol,
-    /// `--solver`.
-    Solver,
+/// Short forms used in grid keys and run names (`en` for `elastic-net`).
+const SHORT: [(&str, &str); 1] = [("elastic-net", "en")];
+
+/// A parameter of the sweep's learner that a trial may set.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Param {
+    key: String,
+    kind: ParamKind,
 }
 
-/// Every tunable parameter.
-pub const PARAMS: [Param; 5] = [
-    Param::Reg,
-    Param::ElasticNet,
-    Param::MaxIter,
-    Param::Tol,
-    Param::Solver,
-];
-
 impl Param {
-    /// The train flag name (`elastic-net`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Param::Reg => "reg",
-            Param::ElasticNet => "elastic-net",
-            Param::MaxIter => "max-iter",
-            Param::Tol => "tol",
-            Param::Solver => "solver",
-        }
+    /// The parameter `key` (a flag name, or a short form such as `en`) of `learner`; any other
+    /// key names itself and the keys the learner has.
+    pub fn of(learner: &Learner, key: &str) -> Result<Self, TuneError> {
+        let key = key.trim().trim_start_matches("--");
+        let key = SHORT
+            .iter()
+            .find(|(_, short)| *short == key)
+            .map_or(key, |(long, _)| long);
+        learner
+            .params
+            .specs()
+            .iter()
+            .find(|s| s.key() == key)
+            .map(|s| Param {
+                key: s.key(),
+                kind: s.kind,
+            })
+            .ok_or_else(|| TuneError::UnknownParam {
+                key: key.into(),
+                known: learner.keys().join(", "),
+            })
+    }
+
+    /// The flag name (`elastic-net`).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// The short form used in run names (`en`).
-    pub fn short(self) -> &'static str {
-        match self {
-            Param::ElasticNet => "en",
-            other => other.key(),
-        }
+    pub fn short(&self) -> &str {
+        SHORT
+            .iter()
+            .find(|(long, _)| *long == self.key)
+            .map_or(&self.key, |(_, short)| short)
     }
 
     /// Whether the parameter takes numbers (and so distributions).
-    pub fn is_numeric(self) -> bool {
-        self != Param::Solver
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.kind, ParamKind::Float | ParamKind::Integer)
     }
 
     /// A sampled number as this parameter's value (integers rounded, floats to 4 digits).
-    pub fn number(self, x: f64) -> ParamValue {
-        match self {
-            Param::MaxIter => ParamValue::Number(x.round()),
+    pub fn number(&self, x: f64) -> ParamValue {
+        match self.kind {
+            ParamKind::Integer => ParamValue::Number(x.round()),
             _ if x == 0.0 => ParamValue::Number(0.0),
             _ => {
                 let digits = 3 - x.abs().log10().floor() as i32;
@@ -71,42 +74,28 @@ impl Param {
         }
     }
 
-    /// Parses one listed value; the message names the value and the parameter.
-    pub fn parse_value(self, text: &str) -> Result<ParamValue, TuneError> {
-        let bad = |why: &str| {
-            TuneError::invalid(
-                "--grid",
-                format!("`{text}` is not a valid {} value ({why})", self.key()),
-            )
+    /// Parses one listed value, checked against the learner (the message names the value and
+    /// the parameter).
+    pub fn parse_value(&self, learner: &Learner, text: &str) -> Result<ParamValue, TuneError> {
+        let value = match self.kind {
+            ParamKind::Float | ParamKind::Integer => match text.parse::<f64>() {
+                Ok(x) if x.is_finite() => ParamValue::Number(x),
+                _ => return Err(self.bad(text, "a number")),
+            },
+            ParamKind::Bool | ParamKind::Choice => ParamValue::Text(text.to_string()),
         };
-        match self {
-            Param::Solver => text
-                .parse::<Solver>()
-                .map(|s| ParamValue::Text(s.as_str().into()))
-                .map_err(|_| bad("auto, normal, lbfgs or sgd")),
-            Param::MaxIter => match text.parse::<u64>() {
-                Ok(n) => Ok(ParamValue::Number(n as f64)),
-                Err(_) => Err(bad("a non-negative integer")),
-            },
-            _ => match text.parse::<f64>() {
-                Ok(x) if x.is_finite() => Ok(ParamValue::Number(x)),
-                _ => Err(bad("a number")),
-            },
+        // The learner reads it as a flag would: its type and its range.
+        match learner.clone().set(&self.key, &value.to_string()) {
+            Err(ModelError::BadValue { why, .. }) => Err(self.bad(text, &why)),
+            _ => Ok(value),
         }
     }
-}
 
-impl std::str::FromStr for Param {
-    type Err = TuneError;
-    fn from_str(key: &str) -> Result<Self, TuneError> {
-        PARAMS
-            .iter()
-            .copied()
-            .find(|p| p.key() == key || (key == "en" && *p == Param::ElasticNet))
-            .ok_or_else(|| TuneError::UnknownParam {
-                key: key.into(),
-                known: PARAMS.map(Param::key).join(", "),
-            })
+    fn bad(&self, text: &str, why: &str) -> TuneError {
+        TuneError::invalid(
+            "--grid",
+            format!("`{text}` is not a valid {} value ({why})", self.key),
+        )
     }
 }
 
@@ -153,12 +142,12 @@ impl ParamSet {
             .join(" ")
     }
 
-    /// The value of `param`, if swept.
-    pub fn get(&self, param: Param) -> Option<&ParamValue> {
-        self.0.iter().find(|(p, _)| *p == param).map(|(_, v)| v)
+    /// The value of the parameter `key`, if swept.
+    pub fn get(&self, key: &str) -> Option<&ParamValue> {
+        self.0.iter().find(|(p, _)| p.key() == key).map(|(_, v)| v)
     }
 
-    /// As a JSON object keyed by train flag names.
+    /// As a JSON object keyed by flag names.
     pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
         self.0
             .iter()
@@ -169,22 +158,11 @@ impl ParamSet {
             .collect()
     }
 
-    /// `base` with these parameters applied.
-    pub fn apply(&self, base: &TrainConfig) -> TrainConfig {
-        let mut c = base.clone();
-        for (p, v) in &self.0 {
-            match (p, v) {
-                (Param::Reg, ParamValue::Number(x)) => c.reg = Some(*x),
-                (Param::ElasticNet, ParamValue::Number(x)) => c.elastic_net = Some(*x),
-                (Param::MaxIter, ParamValue::Number(x)) => c.max_iter = *x as usize,
-                (Param::Tol, ParamValue::Number(x)) => c.tol = *x,
-                (Param::Solver, ParamValue::Text(s)) => {
-                    c.solver = s.parse().unwrap_or(c.solver);
-                }
-                _ => {}
-            }
-        }
-        c
+    /// `base` with these parameters set, checked (an out-of-range value fails the trial).
+    pub fn apply(&self, base: &Learner) -> Result<Learner, ModelError> {
+        self.0.iter().try_fold(base.clone(), |learner, (p, v)| {
+            learner.set(p.key(), &v.to_string())
+        })
     }
 }
 
@@ -193,23 +171,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_set_applies_to_the_train_config() {
+    fn a_set_applies_to_the_learner() {
+        let base = Learner::new("elastic-net".parse().unwrap());
+        let p = |k: &str| Param::of(&base, k).unwrap();
         let set = ParamSet(vec![
-            (Param::Reg, ParamValue::Number(0.1)),
-            (Param::ElasticNet, ParamValue::Number(0.5)),
-            (Param::Solver, ParamValue::Text("lbfgs".into())),
-            (Param::MaxIter, ParamValue::Number(7.0)),
+            (p("reg"), ParamValue::Number(0.1)),
+            (p("en"), ParamValue::Number(0.5)),
+            (p("solver"), ParamValue::Text("lbfgs".into())),
+            (p("max-iter"), ParamValue::Number(7.0)),
         ]);
-        let c = set.apply(&TrainConfig::default());
-        assert_eq!(
-            (c.reg, c.elastic_net, c.max_iter),
-            (Some(0.1), Some(0.5), 7)
-        );
-        assert_eq!(c.solver, Solver::Lbfgs);
+        let learner = set.apply(&base).unwrap();
+        let logged = learner.mlflow_params();
+        for (k, v) in [
+            ("regParam", "0.1"),
+            ("elasticNetParam", "0.5"),
+            ("solver", "lbfgs"),
+        ] {
+            assert!(
+                logged.contains(&(format!("LinearRegression.{k}"), v.into())),
+                "{k}"
+            );
+        }
+        assert!(logged.contains(&("LinearRegression.maxIter".into(), "7".into())));
         assert_eq!(set.name(), "reg=0.1 en=0.5 solver=lbfgs max-iter=7");
-        assert_eq!(
-            Param::Reg.number(0.000123456),
-            ParamValue::Number(0.0001235)
-        );
+        assert_eq!(p("reg").number(0.000123456), ParamValue::Number(0.0001235));
+        assert!(Param::of(&base, "num-leaves").is_err());
     }
 }

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use arrow_array::RecordBatch;
 
-use crate::data::{DataSource, ReadOptions};
+use crate::data::DataSource;
 use crate::feature::{
     FeatureBlock, FeatureError, FittedPipeline, PartedRows, PipelineSpec, Transformed,
 };
-use crate::model::{Family, GramSummary, NormalEquations, NORMAL_MAX_FEATURES};
+use crate::model::glm::{GramSummary, NormalEquations, NORMAL_MAX_FEATURES};
+use crate::model::Family;
 use crate::train::job::{HOLDOUT_FRACTION, HOLDOUT_SEED};
 use crate::train::split::{assign_parts, RowSplit};
-use crate::train::{pipeline_spec, JobError, TrainConfig};
+use crate::train::{pipeline_spec, JobConfig, JobError};
 
 use super::folds::{gram_statistics, Fold};
 
@@ -36,7 +37,7 @@ pub struct Prepared {
     /// Rows dropped by the pipeline, per reason.
     pub rows_dropped: BTreeMap<String, u64>,
     /// Seconds opening the inputs.
-    pub load_seconds: f64,
+    pub open_seconds: f64,
     /// Seconds fitting and transforming features and cutting folds.
     pub feature_seconds: f64,
 }
@@ -46,32 +47,29 @@ pub struct Prepared {
 /// `shared_gram`: every trial solves least squares of this family from Gram statistics, so
 /// folds whose pipelines only relabel the whole pipeline's features may share its transform.
 pub fn prepare(
-    config: &TrainConfig,
+    config: &JobConfig,
     folds: Option<usize>,
     seed: u64,
     stratify: bool,
     shared_gram: Option<Family>,
 ) -> Result<Prepared, JobError> {
     let started = Instant::now();
-    if config.data.is_empty() {
+    if config.data.data.is_empty() {
         return Err(JobError::Invalid {
             flag: "--data",
             message: "no training files given".into(),
         });
     }
-    let options = ReadOptions {
-        partitions: config.partitions,
-        ..Default::default()
-    };
-    let source = DataSource::open(&config.data, &options)?;
-    let valid_source = match config.valid.is_empty() {
+    let options = config.data.read_options();
+    let source = DataSource::open(&config.data.data, &options)?;
+    let valid_source = match config.data.valid.is_empty() {
         true => None,
-        false => Some(DataSource::open(&config.valid, &options)?),
+        false => Some(DataSource::open(&config.data.valid, &options)?),
     };
-    let load_seconds = started.elapsed().as_secs_f64();
+    let open_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
     let split = split_of(folds, valid_source.is_some(), seed)?;
-    let spec = pipeline_spec(config, &source)?;
+    let spec = pipeline_spec(&config.features, &source)?;
     // The projected raw columns are read once; every fit and transform runs from memory.
     let raw = read_raw(&spec, &source)?;
     tracing::debug!(
@@ -146,7 +144,7 @@ pub fn prepare(
         valid,
         folds: fold_list,
         validation,
-        load_seconds,
+        open_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
     })
 }

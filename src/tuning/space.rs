@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::param::{Param, ParamSet, ParamValue};
 use super::TuneError;
+use crate::model::Learner;
 
 /// How one parameter's values are chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,10 +25,12 @@ pub enum Distribution {
 /// One axis of the space: a parameter and its distribution.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
-    /// The train flag it sets.
+    /// The learner parameter it sets.
     pub param: Param,
     /// Its values.
     pub dist: Distribution,
+    /// The values as written (`0,0.01,0.1`, `loguniform(1e-4,1)`).
+    text: String,
 }
 
 /// Grid (cartesian product) or `random:N` (N seeded draws).
@@ -67,12 +70,13 @@ impl std::str::FromStr for Search {
 
 impl Axis {
     /// Parses `key=v1,v2,...` or `key=loguniform(a,b)` / `uniform(a,b)` / `randint(a,b)` /
-    /// `choice(a,b,...)`; every listed value is checked against the key's type.
-    pub fn parse(text: &str) -> Result<Self, TuneError> {
+    /// `choice(a,b,...)` for a parameter of `learner`; every listed value is checked against
+    /// the key's type.
+    pub fn parse(text: &str, learner: &Learner) -> Result<Self, TuneError> {
         let (key, values) = text.split_once('=').ok_or_else(|| {
             TuneError::invalid("--grid", format!("`{text}`: expected key=v1,v2,..."))
         })?;
-        let param: Param = key.trim().parse()?;
+        let param = Param::of(learner, key)?;
         let values = values.trim();
         let bad = |m: String| TuneError::invalid("--grid", format!("`{text}`: {m}"));
         let call = |name: &str| -> Option<&str> {
@@ -117,14 +121,23 @@ impl Axis {
             let list = call("choice").unwrap_or(values);
             let parsed = list
                 .split(',')
-                .map(|v| param.parse_value(v.trim()))
+                .map(|v| param.parse_value(learner, v.trim()))
                 .collect::<Result<Vec<_>, _>>()?;
             if parsed.is_empty() {
                 return Err(bad("no values".into()));
             }
             Distribution::Values(parsed)
         };
-        Ok(Axis { param, dist })
+        Ok(Axis {
+            param,
+            dist,
+            text: values.to_string(),
+        })
+    }
+
+    /// The values as written.
+    pub fn values(&self) -> String {
+        self.text.clone()
     }
 
     fn sample(&self, rng: &mut Pcg64Mcg) -> ParamValue {
@@ -168,7 +181,7 @@ pub fn expand(axes: &[Axis], search: Search, seed: u64) -> Result<Vec<ParamSet>,
                     .flat_map(|s| {
                         values.iter().map(move |v| {
                             let mut s = s.clone();
-                            s.0.push((axis.param, v.clone()));
+                            s.0.push((axis.param.clone(), v.clone()));
                             s
                         })
                     })
@@ -179,7 +192,10 @@ pub fn expand(axes: &[Axis], search: Search, seed: u64) -> Result<Vec<ParamSet>,
         Search::Random { n } => {
             let mut rng = Pcg64Mcg::seed_from_u64(seed);
             Ok((0..n)
-                .map(|_| ParamSet(axes.iter().map(|a| (a.param, a.sample(&mut rng))).collect()))
+                .map(|_| {
+                    let set = axes.iter().map(|a| (a.param.clone(), a.sample(&mut rng)));
+                    ParamSet(set.collect())
+                })
                 .collect())
         }
     }
@@ -189,8 +205,15 @@ pub fn expand(axes: &[Axis], search: Search, seed: u64) -> Result<Vec<ParamSet>,
 mod tests {
     use super::*;
 
+    fn learner() -> Learner {
+        Learner::new("elastic-net".parse().unwrap())
+    }
+
     fn axes(specs: &[&str]) -> Vec<Axis> {
-        specs.iter().map(|s| Axis::parse(s).unwrap()).collect()
+        specs
+            .iter()
+            .map(|s| Axis::parse(s, &learner()).unwrap())
+            .collect()
     }
 
     #[test]
@@ -225,25 +248,25 @@ mod tests {
         let s1 = expand(&a, Search::Random { n: 20 }, 7).unwrap();
         assert_eq!(s1, expand(&a, Search::Random { n: 20 }, 7).unwrap());
         for s in &s1 {
-            let reg = s.get(Param::Reg).and_then(ParamValue::as_f64).unwrap();
+            let reg = s.get("reg").and_then(ParamValue::as_f64).unwrap();
             assert!((1e-4..1.0).contains(&reg));
-            let it = s.get(Param::MaxIter).and_then(ParamValue::as_f64).unwrap();
+            let it = s.get("max-iter").and_then(ParamValue::as_f64).unwrap();
             assert!((5.0..=10.0).contains(&it) && it.fract() == 0.0);
         }
     }
 
     #[test]
     fn bad_keys_and_values_are_named() {
-        let e = Axis::parse("regularisation=0.1").unwrap_err();
+        let e = Axis::parse("regularisation=0.1", &learner()).unwrap_err();
         assert!(
             e.is_user_error() && e.to_string().contains("regularisation"),
             "{e}"
         );
-        let e = Axis::parse("reg=0,abc").unwrap_err();
+        let e = Axis::parse("reg=0,abc", &learner()).unwrap_err();
         assert!(e.to_string().contains("abc"), "{e}");
-        let e = Axis::parse("max-iter=1.5").unwrap_err();
+        let e = Axis::parse("max-iter=1.5", &learner()).unwrap_err();
         assert!(e.to_string().contains("1.5"), "{e}");
-        assert!(Axis::parse("reg=loguniform(0,1)").is_err());
+        assert!(Axis::parse("reg=loguniform(0,1)", &learner()).is_err());
         let dist = axes(&["reg=uniform(0,1)"]);
         assert!(expand(&dist, Search::Grid, 0).is_err());
         assert!("random:0".parse::<Search>().is_err());

@@ -1,54 +1,28 @@
 //! The sweep: expand the space, prepare the folds once, run trials in parallel rung by rung
 //! (one MLflow child run per trial), pick the best, refit it on all training rows.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use rayon::prelude::*;
 
 use crate::feature::{FeatureLayout, FittedPipeline};
-use crate::model::{Family, LinearModel, Solver};
-use crate::tracking::{RunHandle, RunSpec, Status, Tracker};
-use crate::train::{
-    evaluate_blocks, fit_local, JobError, JobSummary, PhaseSeconds, TrainConfig, TrainSummary,
-};
+use crate::model::{evaluate, Learner, Model, ModelError, Task, TrainSummary};
+use crate::tracking::{RunHandle, Tracker};
+use crate::train::{fit_local, JobSummary, PhaseSeconds};
 
 use super::folds::{normal_equations_of, Fold};
 use super::param::ParamSet;
 use super::prepare::{prepare, Prepared};
-use super::scheduler::{budget, Scheduler};
-use super::space::{expand, Axis, Search};
+use super::report::Children;
+use super::scheduler::budget;
+use super::space::{expand, Search};
 use super::state::StateFile;
 use super::summary::{BestTrial, TuneSummary};
-use super::trial::{fit_gram, score_folds, uses_gram, TrialResult, TrialStatus};
-use super::{Metric, TuneError};
+use super::trial::{fit_from_gram, score_folds, uses_gram, TrialResult, TrialStatus};
+use super::{Metric, TuneConfig, TuneError};
 
-/// Everything `distml tune` needs besides the tracker.
-#[derive(Debug, Clone)]
-pub struct TuneConfig {
-    /// The base job (data, features, learner defaults, outputs).
-    pub train: TrainConfig,
-    /// The swept parameters.
-    pub axes: Vec<Axis>,
-    /// Grid or random search.
-    pub search: Search,
-    /// Seed of random search and of the folds.
-    pub seed: u64,
-    /// `--folds K`.
-    pub folds: Option<usize>,
-    /// `--metric` (default: rmse, or logloss for logistic).
-    pub metric: Option<Metric>,
-    /// `--scheduler`.
-    pub scheduler: Scheduler,
-    /// Trials at once.
-    pub parallel: usize,
-    /// The resume state file.
-    pub state: Option<PathBuf>,
-    /// Skip trials the state file holds.
-    pub resume: bool,
-}
+/// The best learner refitted on all training rows: its parameters, model and training summary.
+pub type BestModel = (Learner, Model, TrainSummary);
 
 /// The sweep's result: its summary and the refitted best model.
 #[derive(Debug)]
@@ -57,15 +31,14 @@ pub struct TuneOutcome {
     pub summary: TuneSummary,
     /// The fitted pipeline.
     pub pipeline: FittedPipeline,
-    /// The best parameters refitted on all training rows (None when every trial failed).
-    pub model: Option<(LinearModel, TrainSummary)>,
+    /// The best learner refitted on all training rows (None when every trial failed).
+    pub model: Option<BestModel>,
 }
 
 /// Validates the flags (before any data is read) and returns the trials' parameter sets.
 pub fn plan(config: &TuneConfig) -> Result<(Vec<ParamSet>, Metric), TuneError> {
-    config.train.learner_params().map_err(JobError::from)?;
     let sets = expand(&config.axes, config.search, config.seed)?;
-    let classification = config.train.model.family() == Family::Binomial;
+    let classification = config.job.learner.task() == Task::Classification;
     let metric = config
         .metric
         .unwrap_or_else(|| Metric::default_for(classification));
@@ -75,7 +48,7 @@ pub fn plan(config: &TuneConfig) -> Result<(Vec<ParamSet>, Metric), TuneError> {
             format!(
                 "{} does not score a {} model",
                 metric.name(),
-                config.train.model.as_str()
+                config.job.learner.model
             ),
         ));
     }
@@ -85,7 +58,18 @@ pub fn plan(config: &TuneConfig) -> Result<(Vec<ParamSet>, Metric), TuneError> {
     Ok((sets, metric))
 }
 
-/// Runs the sweep; logs children (and the parent's results) when `tracker`/`parent` are given.
+/// What every trial of the sweep shares.
+struct Sweep<'a> {
+    config: &'a TuneConfig,
+    sets: &'a [ParamSet],
+    metric: Metric,
+    data: &'a Prepared,
+    layout: &'a FeatureLayout,
+    state: Option<StateFile>,
+    children: Children<'a>,
+}
+
+/// Runs the sweep; logs children (under `parent`) when `tracker` and `parent` are given.
 pub fn run_tune(
     config: &TuneConfig,
     tracker: Option<&Tracker>,
@@ -93,149 +77,48 @@ pub fn run_tune(
 ) -> Result<TuneOutcome, TuneError> {
     let started = Instant::now();
     let (sets, metric) = plan(config)?;
-    let classification = metric.is_classification();
     let state = match &config.state {
         Some(p) => Some(StateFile::open(p, config.resume)?),
         None => None,
     };
+    let learners: Vec<Option<Learner>> = sets
+        .iter()
+        .map(|s| s.apply(&config.job.learner).ok())
+        .collect();
+    let classification = metric.is_classification();
+    // Every valid trial solving least squares from Gram statistics lets folds share features
+    // (the feature count is checked once it is known).
+    let valid: Vec<&Learner> = learners.iter().flatten().collect();
+    let gram_only = !valid.is_empty() && valid.iter().all(|l| uses_gram(l, 0));
+    let shared_gram = gram_only.then_some(crate::model::Family::Gaussian);
     let data = prepare(
-        &config.train,
+        &config.job,
         config.folds,
         config.seed,
         classification,
-        gram_only(&sets, &config.train),
+        shared_gram,
     )?;
     let layout = data.pipeline.layout().clone();
-    let nfolds = data.folds.len();
-    let mut trials: Vec<TrialResult> = sets
-        .iter()
-        .enumerate()
-        .map(|(index, s)| TrialResult {
-            index,
-            name: s.name(),
-            params: s.to_json(),
-            metric: None,
-            std: None,
-            fold_scores: vec![],
-            metrics: Default::default(),
-            iterations: 0,
-            budget: 0,
-            status: TrialStatus::Finished,
-            run_id: None,
-            error: None,
-            seconds: 0.0,
-            learning_curve: vec![],
-        })
-        .collect();
-    let children: Mutex<HashMap<usize, RunHandle>> = Mutex::default();
+    let sweep = Sweep {
+        config,
+        sets: &sets,
+        metric,
+        data: &data,
+        layout: &layout,
+        state,
+        children: Children::new(tracker, parent),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.parallel)
         .build()
         .map_err(|e| TuneError::invalid("--parallel", e.to_string()))?;
     let phase = Instant::now();
-    warm_grams(&pool, &sets, config, &data.folds, &layout);
+    warm_grams(&pool, &learners, &data.folds, &layout);
     tracing::debug!(
         seconds = phase.elapsed().as_secs_f64(),
         "tune: fold Grams computed"
     );
-    let fractions = config.scheduler.rung_fractions(sets.len());
-    let mut alive: Vec<usize> = (0..sets.len()).collect();
-    let mut resumed = 0usize;
-    for (rung, fraction) in fractions.iter().enumerate() {
-        let last = rung + 1 == fractions.len();
-        let outcomes: Vec<(usize, TrialResult, bool)> = pool.install(|| {
-            alive
-                .par_iter()
-                .map(|&i| {
-                    let previous = &trials[i];
-                    let trial_config = sets[i].apply(&config.train);
-                    let begun = Instant::now();
-                    let mut r = previous.clone();
-                    let checked = trial_config.learner_params();
-                    if rung == 0 {
-                        let valid = checked.as_ref().ok();
-                        if let Some(child) =
-                            start_child(tracker, parent, &sets[i], &trial_config, valid)
-                        {
-                            r.run_id = Some(child.run_id().to_string());
-                            if let Ok(mut map) = children.lock() {
-                                map.insert(i, child);
-                            }
-                        }
-                    }
-                    let params = match checked {
-                        Ok(p) => p,
-                        Err(e) => {
-                            r.status = TrialStatus::Failed;
-                            r.error = Some(e.to_string());
-                            return (i, r, false);
-                        }
-                    };
-                    r.budget = budget(params.max_iter(), *fraction);
-                    if let Some(done) = state.as_ref().and_then(|s| s.finished(&r.name, r.budget)) {
-                        let mut done = done.clone();
-                        done.run_id = r.run_id.clone().or(done.run_id);
-                        return (i, done, true);
-                    }
-                    let rung_params = params.clone().into_params().max_iter(r.budget).check();
-                    let scored = rung_params.map_err(|e| e.to_string()).and_then(|p| {
-                        score_folds(&p, &data.folds, &layout, metric).map_err(|e| e.to_string())
-                    });
-                    r.seconds += begun.elapsed().as_secs_f64();
-                    match scored {
-                        Ok(s) => {
-                            let (mean, std) = s.mean_std();
-                            r.metric = Some(mean);
-                            r.std = Some(std);
-                            r.fold_scores = s.scores;
-                            r.metrics = s.metrics;
-                            r.iterations += s.iterations;
-                            r.learning_curve = s.learning_curve;
-                            r.status = TrialStatus::Finished;
-                        }
-                        Err(e) => {
-                            r.status = TrialStatus::Failed;
-                            r.error = Some(e);
-                        }
-                    }
-                    if let Some(s) = &state {
-                        if let Err(e) = s.record(&r) {
-                            tracing::warn!("{e}");
-                        }
-                    }
-                    (i, r, false)
-                })
-                .collect()
-        });
-        for (i, r, was_resumed) in outcomes {
-            resumed += was_resumed as usize;
-            if let Some(child) = children.lock().ok().as_ref().and_then(|m| m.get(&i)) {
-                log_rung(child, &r, metric);
-            }
-            trials[i] = r;
-        }
-        let mut ok: Vec<usize> = alive
-            .iter()
-            .copied()
-            .filter(|&i| trials[i].status == TrialStatus::Finished)
-            .collect();
-        ok.sort_by(|&a, &b| metric.compare(score(&trials[a]), score(&trials[b])));
-        let keep = if last {
-            ok.len()
-        } else {
-            config.scheduler.keep(ok.len())
-        };
-        for &i in &ok[keep..] {
-            trials[i].status = TrialStatus::Stopped;
-        }
-        for &i in &alive {
-            let ends = last || trials[i].status != TrialStatus::Finished;
-            if ends {
-                finish_child(&children, i, &trials[i]);
-            }
-        }
-        alive = ok[..keep].to_vec();
-    }
+    let (trials, resumed) = sweep.run_rungs(&pool)?;
     let train_seconds = phase.elapsed().as_secs_f64();
 
     let best = trials
@@ -250,41 +133,35 @@ pub fn run_tune(
             std: t.std.unwrap_or(f64::NAN),
             run_id: t.run_id.clone(),
         });
-    let iterations_total = trials.iter().map(|t| t.iterations).sum();
-    let iterations_budget = sets
-        .iter()
-        .map(|s| s.apply(&config.train).max_iter * nfolds)
-        .sum();
-    let (job, model) = refit(
-        config,
-        &data,
-        best.as_ref().map(|b| &sets[b.index]),
-        train_seconds,
-    )?;
-    let mut job = job;
-    if job.rmse.is_none() && job.logloss.is_none() {
+    let best_learner = best.as_ref().and_then(|b| learners[b.index].clone());
+    let (mut job, model) = refit(config, &data, best_learner, train_seconds)?;
+    if job.metrics.is_empty() {
         if let Some(b) = &best {
-            fill_from_cv(&mut job, &trials[b.index]);
+            job.set_metrics(&trials[b.index].metrics, job.train_metrics.clone());
         }
     }
     job.seconds.total = started.elapsed().as_secs_f64();
+    let iterations_budget = learners
+        .iter()
+        .flatten()
+        .map(|l| l.budget() * data.folds.len())
+        .sum();
     let summary = TuneSummary {
         job,
         metric: metric.name().into(),
-        direction: if metric.higher_is_better() {
-            "maximize"
-        } else {
-            "minimize"
+        direction: match metric.higher_is_better() {
+            true => "maximize",
+            false => "minimize",
         }
         .into(),
         search: match config.search {
             Search::Grid => "grid".into(),
             Search::Random { n } => format!("random:{n}"),
         },
-        folds: nfolds,
+        folds: data.folds.len(),
         scheduler: config.scheduler.label(),
         parallel: config.parallel,
-        iterations_total,
+        iterations_total: trials.iter().map(|t| t.iterations).sum(),
         iterations_budget,
         resumed,
         trials,
@@ -297,221 +174,180 @@ pub fn run_tune(
     })
 }
 
+impl Sweep<'_> {
+    /// Runs every rung: all trials on the first, the best 1/η of each on the next, until the
+    /// full budget. Returns the trials' records and how many came from the state file.
+    fn run_rungs(&self, pool: &rayon::ThreadPool) -> Result<(Vec<TrialResult>, usize), TuneError> {
+        let mut trials: Vec<TrialResult> = self
+            .sets
+            .iter()
+            .enumerate()
+            .map(|(index, s)| TrialResult::new(index, s))
+            .collect();
+        let fractions = self.config.scheduler.rung_fractions(self.sets.len());
+        let mut alive: Vec<usize> = (0..self.sets.len()).collect();
+        let mut resumed = 0usize;
+        for (rung, fraction) in fractions.iter().enumerate() {
+            let last = rung + 1 == fractions.len();
+            let outcomes: Vec<(usize, TrialResult, bool)> = pool.install(|| {
+                alive
+                    .par_iter()
+                    .map(|&i| self.run_trial(i, rung, *fraction, &trials[i]))
+                    .collect()
+            });
+            for (i, r, was_resumed) in outcomes {
+                resumed += was_resumed as usize;
+                self.children.log_rung(i, &r, self.metric);
+                trials[i] = r;
+            }
+            alive = self.promote(&mut trials, &alive, last);
+        }
+        Ok((trials, resumed))
+    }
+
+    /// Ranks a rung's finished trials: the best go on (all of them on the last rung), the rest
+    /// are stopped; trials that end here have their child runs finished.
+    fn promote(&self, trials: &mut [TrialResult], alive: &[usize], last: bool) -> Vec<usize> {
+        let mut ok: Vec<usize> = alive
+            .iter()
+            .copied()
+            .filter(|&i| trials[i].status == TrialStatus::Finished)
+            .collect();
+        ok.sort_by(|&a, &b| self.metric.compare(score(&trials[a]), score(&trials[b])));
+        let keep = match last {
+            true => ok.len(),
+            false => self.config.scheduler.keep(ok.len()),
+        };
+        for &i in &ok[keep..] {
+            trials[i].status = TrialStatus::Stopped;
+        }
+        for &i in alive {
+            if last || trials[i].status != TrialStatus::Finished {
+                self.children.finish(i, &trials[i]);
+            }
+        }
+        ok[..keep].to_vec()
+    }
+
+    /// One trial on one rung: its learner at the rung's budget, scored on every fold (or its
+    /// result from the state file). Returns the record and whether it was resumed.
+    fn run_trial(
+        &self,
+        i: usize,
+        rung: usize,
+        fraction: f64,
+        previous: &TrialResult,
+    ) -> (usize, TrialResult, bool) {
+        let begun = Instant::now();
+        let mut r = previous.clone();
+        let learner = self.sets[i].apply(&self.config.job.learner);
+        if rung == 0 {
+            r.run_id = self
+                .children
+                .start(i, &self.sets[i], self.config, learner.as_ref().ok());
+        }
+        let learner = match learner {
+            Ok(l) => l,
+            Err(e) => return (i, r.failed(e.to_string()), false),
+        };
+        r.budget = budget(learner.budget(), fraction);
+        let done = self
+            .state
+            .as_ref()
+            .and_then(|s| s.finished(&r.name, r.budget));
+        if let Some(done) = done {
+            let mut done = done.clone();
+            done.run_id = r.run_id.clone().or(done.run_id);
+            return (i, done, true);
+        }
+        let at_budget = learner.with_budget(r.budget);
+        let scored = score_folds(&at_budget, &self.data.folds, self.layout, self.metric);
+        r.seconds += begun.elapsed().as_secs_f64();
+        let r = match scored {
+            Ok(s) => r.scored(s),
+            Err(e) => r.failed(e.to_string()),
+        };
+        if let Some(state) = &self.state {
+            if let Err(e) = state.record(&r) {
+                tracing::warn!("{e}");
+            }
+        }
+        (i, r, false)
+    }
+}
+
 fn score(t: &TrialResult) -> f64 {
     t.metric.unwrap_or(f64::NAN)
 }
 
-/// Starts a trial's child run (a failure to start is logged, not fatal).
-fn start_child(
-    tracker: Option<&Tracker>,
-    parent: Option<&RunHandle>,
-    set: &ParamSet,
-    config: &TrainConfig,
-    params: Option<&crate::model::GlmValidParams>,
-) -> Option<RunHandle> {
-    let (tracker, parent) = (tracker?, parent?);
-    let spec = RunSpec {
-        run_name: Some(set.name()),
-        parent_run_id: Some(parent.run_id().to_string()),
-        tags: vec![("distml.job".into(), "tune-trial".into())],
-        ..Default::default()
-    };
-    match tracker.start_run(spec) {
-        Ok(run) => {
-            let mut all = params.map(|p| config.mlflow_params(p)).unwrap_or_default();
-            all.extend(
-                set.0
-                    .iter()
-                    .map(|(p, v)| (p.key().to_string(), v.to_string())),
-            );
-            if let Err(e) = run.log_params(&all) {
-                tracing::warn!("logging trial params: {e}");
-            }
-            Some(run)
-        }
-        Err(e) => {
-            tracing::warn!("starting the run of trial {}: {e}", set.name());
-            None
-        }
-    }
-}
-
-/// Logs a rung's result on the child: avg/std at step = iteration budget, and the curve.
-fn log_rung(run: &RunHandle, r: &TrialResult, metric: Metric) {
-    let m = metric.name();
-    let step = r.budget as i64;
-    let mut points: Vec<(String, f64)> = Vec::new();
-    if let (Some(mean), Some(std)) = (r.metric, r.std) {
-        points.push((format!("avg_{m}"), mean));
-        points.push((format!("std_{m}"), std));
-    }
-    points.extend(
-        r.metrics
-            .iter()
-            .map(|(k, v)| (format!("avg_{k}"), *v))
-            .filter(|(k, _)| *k != format!("avg_{m}")),
-    );
-    points.push(("iterations".into(), r.iterations as f64));
-    let refs: Vec<(&str, f64)> = points.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let mut result = run.log_metrics(&refs, step);
-    for (s, loss) in r.learning_curve.iter().enumerate() {
-        if loss.is_finite() {
-            result = result.and(run.log_metric("training_loss", *loss, s as i64));
-        }
-    }
-    if let Err(e) = result {
-        tracing::warn!("logging trial {}: {e}", r.name);
-    }
-}
-
-fn finish_child(children: &Mutex<HashMap<usize, RunHandle>>, i: usize, r: &TrialResult) {
-    let Some(run) = children.lock().ok().and_then(|mut m| m.remove(&i)) else {
-        return;
-    };
-    let _ = run.set_tag(
-        "distml.trial_status",
-        &format!("{:?}", r.status).to_uppercase(),
-    );
-    let status = match r.status {
-        TrialStatus::Finished => Status::Finished,
-        TrialStatus::Stopped => Status::Killed,
-        TrialStatus::Failed => Status::Failed {
-            error: r.error.clone().unwrap_or_default(),
-        },
-    };
-    if let Err(e) = run.finish(status) {
-        tracing::warn!("finishing trial {}: {e}", r.name);
-    }
-}
-
-/// Refits the best parameters on all training rows, scored on `--valid` when given.
+/// Refits the best learner on all training rows (from the shared normal equations when it
+/// solves from them), scored on `--valid` when given.
 fn refit(
     config: &TuneConfig,
     data: &Prepared,
-    best: Option<&ParamSet>,
+    best: Option<Learner>,
     train_seconds: f64,
-) -> Result<(JobSummary, Option<(LinearModel, TrainSummary)>), TuneError> {
+) -> Result<(JobSummary, Option<BestModel>), TuneError> {
     let rows = |b: &[crate::feature::FeatureBlock]| b.iter().map(|x| x.rows() as u64).sum::<u64>();
     let mut job = JobSummary {
         job: "tune".into(),
-        model: config.train.model.as_str().into(),
+        model: config.job.learner.model.as_str().into(),
         rows_train: rows(&data.train),
         rows_valid: data.valid.as_deref().map(rows).unwrap_or(0),
         validation: data.validation.clone(),
         features: data.pipeline.layout().width(),
-        rmse: None,
-        mae: None,
-        r2: None,
-        logloss: None,
-        auc: None,
-        accuracy: None,
-        train_metrics: Default::default(),
-        iterations: 0,
-        solver: String::new(),
-        workers: 0,
         rows_dropped: data.rows_dropped.clone(),
         seconds: PhaseSeconds {
-            load: data.load_seconds,
+            open: data.open_seconds,
             features: data.feature_seconds,
             train: train_seconds,
             ..Default::default()
         },
-        run_id: None,
-        tracking_uri: None,
-        model_dir: None,
-        logged_model_id: None,
+        ..Default::default()
     };
-    let Some(best) = best else {
+    let Some(learner) = best else {
         return Ok((job, None));
     };
     let phase = Instant::now();
-    let params = best
-        .apply(&config.train)
-        .learner_params()
-        .map_err(JobError::from)?;
-    // The refit takes the path the trials were scored with.
     let layout = data.pipeline.layout();
-    let (model, training) = if uses_gram(&params, layout.width()) {
-        let started = Instant::now();
-        let computed;
-        let normal = match &data.train_normal {
-            Some(normal) => normal,
-            None => {
-                computed = normal_equations_of(&data.train, layout, params.family())
-                    .map_err(JobError::from)?;
-                &computed
-            }
-        };
-        let (model, iterations, loss_history) =
-            fit_gram(&params, normal, layout).map_err(JobError::from)?;
-        let rows = data.train.iter().map(|b| b.rows()).sum();
-        let summary = TrainSummary {
-            solver: Solver::Normal,
-            iterations,
-            loss_history,
-            converged: true,
-            rows,
-            weight: data
-                .train
-                .iter()
-                .map(|b| b.weight.as_ref().map_or(b.rows() as f64, |w| w.sum()))
-                .sum(),
-            features: layout.width(),
-            seconds: started.elapsed().as_secs_f64(),
-        };
-        (model, summary)
-    } else {
-        fit_local(&params, &data.train, layout).map_err(JobError::from)?
-    };
-    job.iterations = training.iterations;
-    job.solver = training.solver.as_str().into();
-    job.train_metrics = evaluate_blocks(&model, &data.train);
-    if let Some(valid) = &data.valid {
-        let m = evaluate_blocks(&model, valid);
-        let get = |k: &str| m.get(k).copied();
-        (job.rmse, job.mae, job.r2) = (get("rmse"), get("mae"), get("r2"));
-        (job.logloss, job.auc, job.accuracy) = (get("logloss"), get("auc"), get("accuracy"));
+    let (model, training) = match (&data.train_normal, uses_gram(&learner, layout.width())) {
+        (Some(normal), true) => fit_from_gram(&learner, &data.train, normal, layout),
+        (None, true) => normal_equations_of(&data.train, layout, crate::model::Family::Gaussian)
+            .and_then(|normal| fit_from_gram(&learner, &data.train, &normal, layout)),
+        (_, false) => fit_local(&learner, &data.train, layout),
     }
+    .map_err(|e: ModelError| TuneError::Job(e.into()))?;
+    job.iterations = training.iterations;
+    job.solver = training.solver.clone();
+    let train_metrics = evaluate(&model, &data.train);
+    let valid_metrics = data
+        .valid
+        .as_ref()
+        .map(|v| evaluate(&model, v))
+        .unwrap_or_default();
+    job.set_metrics(&valid_metrics, train_metrics);
     job.seconds.evaluate = phase.elapsed().as_secs_f64();
-    Ok((job, Some((model, training))))
-}
-
-/// The family of least squares every valid trial solves from Gram statistics (see
-/// [`uses_gram`]; the feature count is checked once it is known), if they all do.
-fn gram_only(sets: &[ParamSet], config: &TrainConfig) -> Option<Family> {
-    let params: Vec<_> = sets
-        .iter()
-        .filter_map(|s| s.apply(config).learner_params().ok())
-        .collect();
-    let all = !params.is_empty() && params.iter().all(|p| uses_gram(p, 0));
-    all.then_some(Family::Gaussian)
+    Ok((job, Some((learner, model, training))))
 }
 
 /// Computes every fold's Gram statistics up front, folds in parallel, when some trial solves
 /// from them: left to the trials, both would wait on the same fold while one thread works.
 fn warm_grams(
     pool: &rayon::ThreadPool,
-    sets: &[ParamSet],
-    config: &TuneConfig,
+    learners: &[Option<Learner>],
     folds: &[Fold],
     layout: &FeatureLayout,
 ) {
-    let gram_family = sets.iter().find_map(|s| {
-        let params = s.apply(&config.train).learner_params().ok()?;
-        uses_gram(&params, layout.width()).then(|| params.family())
-    });
-    if let Some(family) = gram_family {
+    if learners
+        .iter()
+        .flatten()
+        .any(|l| uses_gram(l, layout.width()))
+    {
         pool.install(|| {
             folds.par_iter().for_each(|f| {
                 // An error is cached in the fold and reported by the first trial that needs it.
-                let _ = f.normal_equations(layout, family);
+                let _ = f.normal_equations(layout, crate::model::Family::Gaussian);
             })
         });
     }
-}
-
-fn fill_from_cv(job: &mut JobSummary, best: &TrialResult) {
-    let get = |k: &str| best.metrics.get(k).copied();
-    (job.rmse, job.mae, job.r2) = (get("rmse"), get("mae"), get("r2"));
-    (job.logloss, job.auc, job.accuracy) = (get("logloss"), get("auc"), get("accuracy"));
 }

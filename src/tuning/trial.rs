@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::feature::FeatureLayout;
-use crate::model::{
-    Family, GlmValidParams, LinearModel, ModelError, NormalEquations, Solver, NORMAL_MAX_FEATURES,
-};
-use crate::train::fit_local;
+use crate::model::glm::{Solver, NORMAL_MAX_FEATURES};
+use crate::model::{Family, Learner, LearnerParams, Model, ModelError, TrainSummary};
+use crate::train::{fit_local, LocalSums};
 
 use super::folds::Fold;
 use super::Metric;
@@ -60,6 +59,48 @@ pub struct TrialResult {
     pub learning_curve: Vec<f64>,
 }
 
+impl TrialResult {
+    /// A trial not run yet.
+    pub fn new(index: usize, set: &super::ParamSet) -> Self {
+        TrialResult {
+            index,
+            name: set.name(),
+            params: set.to_json(),
+            metric: None,
+            std: None,
+            fold_scores: vec![],
+            metrics: BTreeMap::new(),
+            iterations: 0,
+            budget: 0,
+            status: TrialStatus::Finished,
+            run_id: None,
+            error: None,
+            seconds: 0.0,
+            learning_curve: vec![],
+        }
+    }
+
+    /// This trial, failed with `error`.
+    pub fn failed(mut self, error: String) -> Self {
+        self.status = TrialStatus::Failed;
+        self.error = Some(error);
+        self
+    }
+
+    /// This trial, scored (its iterations added to those of earlier rungs).
+    pub fn scored(mut self, s: FoldScores) -> Self {
+        let (mean, std) = s.mean_std();
+        self.metric = Some(mean);
+        self.std = Some(std);
+        self.fold_scores = s.scores;
+        self.metrics = s.metrics;
+        self.iterations += s.iterations;
+        self.learning_curve = s.learning_curve;
+        self.status = TrialStatus::Finished;
+        self
+    }
+}
+
 /// What scoring a parameter set on the folds gives.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FoldScores {
@@ -88,53 +129,51 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Whether a least-squares fit is solved from Gram statistics: `auto` or `normal` with at most
-/// `NORMAL_MAX_FEATURES` features — elastic-net included (coordinate descent on the Gram), so
-/// one XᵀX per fold serves every `reg`/`elastic-net` value of a sweep.
-pub fn uses_gram(params: &GlmValidParams, features: usize) -> bool {
-    params.family() == Family::Gaussian
-        && features <= NORMAL_MAX_FEATURES
-        && matches!(params.solver(), Solver::Auto | Solver::Normal)
+/// Whether a learner is fitted from Gram statistics: least squares, `auto` or `normal`, with at
+/// most `NORMAL_MAX_FEATURES` features — elastic-net included (coordinate descent on the Gram),
+/// so one XᵀX per fold serves every `reg`/`elastic-net` value of a sweep.
+pub fn uses_gram(learner: &Learner, features: usize) -> bool {
+    match &learner.params {
+        LearnerParams::Glm(p) => {
+            p.family() == Family::Gaussian
+                && features <= NORMAL_MAX_FEATURES
+                && matches!(p.solver(), Solver::Auto | Solver::Normal)
+        }
+        #[allow(unreachable_patterns)]
+        _ => false,
+    }
 }
 
-/// Fits `params` on one side of a fold: from its cached Gram statistics (see [`uses_gram`]),
-/// otherwise with the local trainer.
+/// Fits `learner` on one side of a fold: from the fold's cached Gram statistics when it solves
+/// from them (see [`uses_gram`]), else on the fold's blocks.
 pub fn fit_fold(
-    params: &GlmValidParams,
+    learner: &Learner,
     fold: &Fold,
     layout: &FeatureLayout,
-) -> Result<(LinearModel, usize, Vec<f64>), ModelError> {
-    if uses_gram(params, layout.width()) {
-        return fit_gram(
-            params,
-            fold.normal_equations(layout, params.family())?,
-            layout,
-        );
+) -> Result<(Model, TrainSummary), ModelError> {
+    if uses_gram(learner, layout.width()) {
+        let normal = fold.normal_equations(layout, Family::Gaussian)?;
+        return fit_from_gram(learner, &fold.train, normal, layout);
     }
-    let (model, summary) = fit_local(params, &fold.train, layout)?;
-    Ok((model, summary.iterations, summary.loss_history))
+    fit_local(learner, &fold.train, layout)
 }
 
-/// Fits `params` from normal equations: the model, iterations and the objective reached.
-pub fn fit_gram(
-    params: &GlmValidParams,
-    normal: &NormalEquations,
+/// Fits a least-squares learner from known normal equations: `auto` runs as `normal` (exact,
+/// or coordinate descent on the same statistics when the penalty has an L1 part), so every
+/// `reg`/`elastic-net` value of a sweep solves from the one Gram per fold.
+pub fn fit_from_gram(
+    learner: &Learner,
+    blocks: &[crate::feature::FeatureBlock],
+    normal: &crate::model::glm::NormalEquations,
     layout: &FeatureLayout,
-) -> Result<(LinearModel, usize, Vec<f64>), ModelError> {
-    let s = normal.solve(params)?;
-    let model = LinearModel {
-        family: params.family(),
-        coefficients: s.coefficients,
-        intercept: s.intercept,
-        feature_names: layout.names.clone(),
-        params: params.clone(),
-    };
-    Ok((model, s.iterations, vec![s.objective]))
+) -> Result<(Model, TrainSummary), ModelError> {
+    let learner = learner.clone().set("solver", "normal")?;
+    learner.fit(layout, &mut LocalSums::sharing(blocks, normal))
 }
 
-/// Scores `params` on every fold by `metric`.
+/// Scores `learner` on every fold by `metric`.
 pub fn score_folds(
-    params: &GlmValidParams,
+    learner: &Learner,
     folds: &[Fold],
     layout: &FeatureLayout,
     metric: Metric,
@@ -146,22 +185,22 @@ pub fn score_folds(
         learning_curve: Vec::new(),
     };
     for (i, fold) in folds.iter().enumerate() {
-        let (model, iterations, curve) = fit_fold(params, fold, layout)?;
+        let (model, summary) = fit_fold(learner, fold, layout)?;
         let m = fold.score(&model);
         let value = m.get(metric.name()).copied().ok_or_else(|| {
             ModelError::Numerical(format!(
-                "metric {} does not apply to a {:?} model",
+                "metric {} does not apply to a {} model",
                 metric.name(),
-                params.family()
+                learner.task().as_str()
             ))
         })?;
         out.scores.push(value);
         for (k, v) in m {
             *out.metrics.entry(k).or_insert(0.0) += v / folds.len() as f64;
         }
-        out.iterations += iterations;
+        out.iterations += summary.iterations;
         if i == 0 {
-            out.learning_curve = curve;
+            out.learning_curve = summary.loss_history;
         }
     }
     Ok(out)
@@ -171,8 +210,7 @@ pub fn score_folds(
 mod tests {
     use super::*;
     use crate::feature::FeatureBlock;
-    use crate::model::ModelKind;
-    use crate::train::evaluate_blocks;
+    use crate::model::evaluate;
     use ndarray::Array2;
 
     #[test]
@@ -198,13 +236,13 @@ mod tests {
         let folds: Vec<Fold> = (0..3u8)
             .map(|f| Fold::new(side(&|x| x != f), side(&|x| x == f)))
             .collect();
-        let params = ModelKind::Ridge.params().reg(0.1).check().unwrap();
-        let cached = score_folds(&params, &folds, &layout, Metric::Rmse).unwrap();
+        let learner = Learner::with_settings("ridge".parse().unwrap(), [("reg", "0.1")]).unwrap();
+        let cached = score_folds(&learner, &folds, &layout, Metric::Rmse).unwrap();
         assert!(folds.iter().all(Fold::has_gram));
         let mut direct = Vec::new();
         for f in &folds {
-            let (m, _) = fit_local(&params, &f.train, &layout).unwrap();
-            direct.push(evaluate_blocks(&m, &f.valid)["rmse"]);
+            let (m, _) = fit_local(&learner, &f.train, &layout).unwrap();
+            direct.push(evaluate(&m, &f.valid)["rmse"]);
         }
         for (a, b) in cached.scores.iter().zip(&direct) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");

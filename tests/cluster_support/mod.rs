@@ -6,10 +6,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use distml::cluster::ClusterOptions;
+use distml::cluster::{ClusterJob, ClusterOptions};
 use distml::data::{DataSource, ReadOptions};
-use distml::model::{LinearModel, Solver};
-use distml::train::{fit_local, pipeline_spec, TrainConfig, TrainSummary};
+use distml::feature::{FeatureBlock, FittedPipeline};
+use distml::model::glm::GlmModel;
+use distml::model::{Learner, Model, TrainSummary};
+use distml::train::{fit_local, pipeline_spec, FeatureSettings};
 
 /// Partitions of every test job.
 pub const PARTITIONS: usize = 8;
@@ -38,56 +40,104 @@ pub fn write_table(dir: &Path, rows: usize) -> PathBuf {
     path
 }
 
-/// A generic regression job on the table.
-pub fn config(data: &Path, solver: Solver) -> TrainConfig {
-    TrainConfig {
-        data: vec![data.to_path_buf()],
+/// A generic regression job on the table: reg 0.01, tol 1e-9, then `settings` (e.g. the
+/// solver).
+pub fn job(data: &Path, settings: &[(&str, &str)]) -> ClusterJob {
+    let source = DataSource::open(&[data], &read_options()).unwrap();
+    let features = FeatureSettings {
         target: Some("y".into()),
         categorical: vec!["zone".into()],
-        numeric: vec!["x1".into(), "x2".into(), "x3".into(), "x4".into()],
-        solver,
-        reg: Some(0.01),
+        numeric: ["x1", "x2", "x3", "x4"].map(String::from).to_vec(),
+        preset: None,
+    };
+    let mut all = vec![("reg", "0.01"), ("max-iter", "100"), ("tol", "1e-9")];
+    all.extend_from_slice(settings);
+    ClusterJob {
+        data: vec![data.to_path_buf()],
         partitions: Some(PARTITIONS),
-        max_iter: 100,
-        tol: 1e-9,
+        pipeline: pipeline_spec(&features, &source).unwrap(),
+        learner: Learner::with_settings("linear".parse().unwrap(), all).unwrap(),
+    }
+}
+
+fn read_options() -> ReadOptions {
+    ReadOptions {
+        partitions: Some(PARTITIONS),
         ..Default::default()
     }
 }
 
-/// The local trainer on the same data and partitions (the reference).
-pub fn local_fit(config: &TrainConfig) -> (LinearModel, TrainSummary) {
-    let source = DataSource::open(
-        &config.data,
-        &ReadOptions {
-            partitions: config.partitions,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let spec = pipeline_spec(config, &source).unwrap();
-    let fitted = spec.fit(&source, &|| {}).unwrap();
-    let blocks = fitted.transform_source(&source, &|| {}).unwrap();
-    fit_local(
-        &config.learner_params().unwrap(),
-        &blocks.blocks,
-        fitted.layout(),
-    )
-    .unwrap()
+/// The job's blocks, transformed by the in-process pipeline fit (the reference).
+pub fn local_blocks(job: &ClusterJob) -> (FittedPipeline, Vec<FeatureBlock>) {
+    let source = DataSource::open(&job.data, &read_options()).unwrap();
+    let fitted = job.pipeline.fit(&source, &|| {}).unwrap();
+    let blocks = fitted.transform_source(&source, &|| {}).unwrap().blocks;
+    (fitted, blocks)
 }
 
-/// Options spawning this crate's `distml` binary, with a short heartbeat timeout.
+/// The local trainer on the same data and partitions (the reference).
+pub fn local_fit(job: &ClusterJob) -> (GlmModel, TrainSummary) {
+    let (fitted, blocks) = local_blocks(job);
+    let (model, summary) = fit_local(&job.learner, &blocks, fitted.layout()).unwrap();
+    (glm(&model).clone(), summary)
+}
+
+/// The linear model inside a fitted model.
+pub fn glm(model: &Model) -> &GlmModel {
+    match model {
+        Model::Glm(m) => m,
+        other => panic!("not a GLM: {}", other.kind()),
+    }
+}
+
+/// Options spawning this crate's `distml` binary, with a heartbeat timeout long enough for
+/// process-heavy tests sharing two cores.
 pub fn options(workers: usize, shards: usize) -> ClusterOptions {
     ClusterOptions {
         workers,
         ps_shards: shards,
-        heartbeat_timeout: Duration::from_millis(1500),
+        heartbeat_timeout: heartbeat_timeout(),
         program: Some(PathBuf::from(env!("CARGO_BIN_EXE_distml"))),
         ..Default::default()
     }
 }
 
+/// The heartbeat timeout of the cluster tests: 1.5 s per core-less-than-four (a starved member
+/// on a 2-core machine must not be declared dead while it is only waiting for a core), unless
+/// `DISTML_TEST_HEARTBEAT_MS` says otherwise.
+pub fn heartbeat_timeout() -> Duration {
+    if let Some(ms) = std::env::var("DISTML_TEST_HEARTBEAT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Duration::from_millis(1500 * (4 - cores.min(3)) as u64)
+}
+
+/// Asserts two models have the same coefficients and intercept, bit for bit.
+pub fn assert_same_bits(a: &GlmModel, b: &GlmModel, what: &str) {
+    assert_eq!(a.coefficients.len(), b.coefficients.len(), "{what}");
+    let bits = |m: &GlmModel| -> Vec<u64> {
+        m.coefficients
+            .iter()
+            .chain([&m.intercept])
+            .map(|v| v.to_bits())
+            .collect()
+    };
+    let (x, y) = (bits(a), bits(b));
+    if let Some(i) = (0..x.len()).find(|&i| x[i] != y[i]) {
+        panic!(
+            "{what}: coefficient {i} differs: {} vs {}",
+            f64::from_bits(x[i]),
+            f64::from_bits(y[i])
+        );
+    }
+}
+
 /// Largest absolute difference of two models' coefficients and intercepts.
-pub fn max_diff(a: &LinearModel, b: &LinearModel) -> f64 {
+pub fn max_diff(a: &GlmModel, b: &GlmModel) -> f64 {
     assert_eq!(a.coefficients.len(), b.coefficients.len());
     a.coefficients
         .iter()
@@ -101,4 +151,14 @@ pub fn kill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
+}
+
+/// Holds the machine for one process-spawning test: cluster tests of one target run one at a
+/// time (targets already run one after another), so members never starve each other of the
+/// two cores into a false "dead worker".
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static CORES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    CORES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

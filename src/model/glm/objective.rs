@@ -146,8 +146,9 @@ impl Objective {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::block_ops::tests::toy_block;
-    use crate::model::{Family, GlmParams};
+    use crate::model::glm::block_ops::tests::toy_block;
+    use crate::model::glm::GlmParams;
+    use crate::model::Family;
 
     #[test]
     fn internal_gradient_matches_finite_differences() {

@@ -4,13 +4,14 @@ use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
 
 use crate::feature::FeatureBlock;
+use crate::model::{Predictor, Task};
 
 use super::block_ops::margins;
 use super::{Family, GlmValidParams};
 
 /// A fitted generalised linear model (least squares, logistic or Poisson).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LinearModel {
+pub struct GlmModel {
     /// Distribution and link.
     pub family: Family,
     /// One coefficient per feature, in the layout's order.
@@ -23,10 +24,10 @@ pub struct LinearModel {
     pub params: GlmValidParams,
 }
 
-/// Another name for [`LinearModel`], for readers who think in GLMs.
-pub type GlmModel = LinearModel;
+/// Another name for [`GlmModel`], as linfa users know it.
+pub type LinearModel = GlmModel;
 
-impl LinearModel {
+impl GlmModel {
     /// The linear predictor `X·β + b` per row.
     pub fn predict_link(&self, block: &FeatureBlock) -> Array1<f64> {
         let beta = self
@@ -60,5 +61,23 @@ impl LinearModel {
     /// The mean response for the rows of a dense matrix (no categorical columns).
     pub fn predict_dense(&self, x: &Array2<f64>) -> Array1<f64> {
         (x.dot(&self.coefficients) + self.intercept).mapv(|e| self.family.mean(e))
+    }
+}
+
+impl Predictor for GlmModel {
+    fn task(&self) -> Task {
+        self.family.task()
+    }
+
+    fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    fn predict(&self, block: &FeatureBlock) -> Array1<f64> {
+        GlmModel::predict(self, block)
+    }
+
+    fn probability(&self, block: &FeatureBlock) -> Option<Array1<f64>> {
+        (self.family == Family::Binomial).then(|| self.predict_mean(block))
     }
 }

@@ -1,23 +1,21 @@
-//! linfa integration: `Fit` on checked parameters for a dense `DatasetBase`, `PredictInplace`
-//! on the fitted model.
+//! linfa integration: `Fit` on checked GLM parameters for a dense `DatasetBase` (fitted by the
+//! local trainer), `PredictInplace` on the fitted model.
 
 use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use ndarray::{Array1, Array2};
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::train::fit_local;
+use crate::model::glm::{fit, GlmModel, GlmValidParams};
+use crate::model::{validate, ModelError};
 
-use super::{GlmValidParams, LinearModel, ModelError};
+use super::LocalSums;
 
 impl Fit<Array2<f64>, Array1<f64>, ModelError> for GlmValidParams {
-    type Object = LinearModel;
+    type Object = GlmModel;
 
     /// Fits on the dataset's records, targets and (non-empty) sample weights.
-    fn fit(
-        &self,
-        dataset: &DatasetBase<Array2<f64>, Array1<f64>>,
-    ) -> Result<LinearModel, ModelError> {
+    fn fit(&self, dataset: &DatasetBase<Array2<f64>, Array1<f64>>) -> Result<GlmModel, ModelError> {
         let (x, y) = (dataset.records(), dataset.targets());
         if x.nrows() != y.len() {
             return Err(linfa::Error::MismatchedShapes(x.nrows(), y.len()).into());
@@ -41,12 +39,17 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for GlmValidParams {
             label: y.clone(),
             weight: weights,
         };
-        let (model, _) = fit_local(self, std::slice::from_ref(&block), &layout)?;
+        validate(&block, 0, &layout, |y| self.family().check_label(y))?;
+        let (model, _) = fit(
+            self,
+            &layout,
+            &mut LocalSums::new(std::slice::from_ref(&block)),
+        )?;
         Ok(model)
     }
 }
 
-impl PredictInplace<Array2<f64>, Array1<f64>> for LinearModel {
+impl PredictInplace<Array2<f64>, Array1<f64>> for GlmModel {
     /// Writes the mean response (probability of class 1 for logistic regression).
     fn predict_inplace(&self, x: &Array2<f64>, y: &mut Array1<f64>) {
         assert_eq!(x.nrows(), y.len(), "one prediction per row");

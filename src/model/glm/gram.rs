@@ -257,7 +257,7 @@ impl GramSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::block_ops::tests::{densify, toy_block};
+    use crate::model::glm::block_ops::tests::{densify, toy_block};
     use proptest::prelude::*;
 
     #[test]

@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{Array1, Array2, Axis};
 
-use super::cholesky::{spd_solve, PivotedCholesky};
-use super::{FeatureStats, GlmValidParams, GramSummary, ModelError, Objective};
+use super::{FeatureStats, GlmValidParams, GramSummary, Objective};
+use crate::model::solve::cholesky::{spd_solve, PivotedCholesky};
+use crate::model::ModelError;
 
 /// Pivots below this fraction of the largest diagonal count as rank deficiency.
 const RANK_TOL: f64 = 1e-10;
@@ -277,7 +278,8 @@ fn soft_threshold(x: f64, t: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::feature::FeatureBlock;
-    use crate::model::{Family, GlmParams};
+    use crate::model::glm::GlmParams;
+    use crate::model::Family;
 
     /// x₂ = 2·x₁ makes the design rank-deficient; with standardisation on, the answer must be
     /// the least-squares solution of smallest raw-space norm: residuals orthogonal to every

@@ -15,6 +15,14 @@ pub enum Family {
 }
 
 impl Family {
+    /// Classification for the binomial family, regression otherwise.
+    pub fn task(self) -> crate::model::Task {
+        match self {
+            Family::Binomial => crate::model::Task::Classification,
+            _ => crate::model::Task::Regression,
+        }
+    }
+
     /// Per-row loss at linear predictor `eta` for label `y` (unweighted).
     #[inline]
     pub fn loss(self, eta: f64, y: f64) -> f64 {

@@ -5,9 +5,7 @@ use std::ops::Range;
 
 use ndarray::{s, Array1, ArrayView1};
 
-use crate::feature::{FeatureBlock, FeatureLayout, SparseColumn};
-
-use super::{Family, ModelError};
+use crate::feature::{FeatureBlock, SparseColumn};
 
 /// Linear predictor `X·β + b` for the rows `rows` of `block`.
 pub fn margins(
@@ -95,121 +93,10 @@ pub(crate) fn row_weight(block: &FeatureBlock, i: usize) -> f64 {
     block.weight.as_ref().map_or(1.0, |w| w[i])
 }
 
-/// Checks that `block` fits `layout` and that every feature, label and weight is usable by
-/// `family`; `index` is the block's position, quoted in errors.
-pub fn validate(
-    block: &FeatureBlock,
-    index: usize,
-    layout: &FeatureLayout,
-    family: Family,
-) -> Result<(), ModelError> {
-    let n = block.rows();
-    let shape = |message: String| ModelError::Shape {
-        block: index,
-        message,
-    };
-    if block.dense.nrows() != n || block.dense.ncols() != layout.dense {
-        return Err(shape(format!(
-            "dense part is {}x{}, expected {n}x{}",
-            block.dense.nrows(),
-            block.dense.ncols(),
-            layout.dense
-        )));
-    }
-    if let Some(w) = &block.weight {
-        if w.len() != n {
-            return Err(shape(format!("{} weights for {n} rows", w.len())));
-        }
-        if let Some((row, &value)) = w
-            .iter()
-            .enumerate()
-            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(ModelError::InvalidWeight {
-                row,
-                block: index,
-                value,
-            });
-        }
-    }
-    for (row, &y) in block.label.iter().enumerate() {
-        if let Some(reason) = family.check_label(y) {
-            return Err(ModelError::InvalidLabel {
-                row,
-                block: index,
-                value: y,
-                reason,
-            });
-        }
-    }
-    for (j, column) in block.dense.columns().into_iter().enumerate() {
-        if let Some((row, &value)) = column.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(ModelError::NonFiniteFeature {
-                feature: layout
-                    .names
-                    .get(j)
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{j}")),
-                row,
-                block: index,
-                value,
-            });
-        }
-    }
-    for col in &block.sparse {
-        if col.offset < layout.dense || col.offset + col.width > layout.width() {
-            return Err(shape(format!(
-                "sparse column at {}..{} outside the layout's {}..{}",
-                col.offset,
-                col.offset + col.width,
-                layout.dense,
-                layout.width()
-            )));
-        }
-        if col.indices.len() != n || col.values.as_ref().is_some_and(|v| v.len() != n) {
-            return Err(shape(format!(
-                "sparse column at {} has the wrong row count",
-                col.offset
-            )));
-        }
-        if let Some(row) = col
-            .indices
-            .iter()
-            .position(|&k| k != SparseColumn::NONE && k as usize >= col.width)
-        {
-            return Err(shape(format!(
-                "index {} in row {row} exceeds the width {} of the column at {}",
-                col.indices[row], col.width, col.offset
-            )));
-        }
-        if let Some(values) = &col.values {
-            if let Some((row, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                let k = col.indices[row];
-                let feature = if k == SparseColumn::NONE {
-                    format!("sparse column at {}", col.offset)
-                } else {
-                    let j = col.offset + k as usize;
-                    layout
-                        .names
-                        .get(j)
-                        .cloned()
-                        .unwrap_or_else(|| format!("#{j}"))
-                };
-                return Err(ModelError::NonFiniteFeature {
-                    feature,
-                    row,
-                    block: index,
-                    value,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::feature::FeatureLayout;
     use ndarray::{array, Array2};
 
     /// A small block with 2 dense features and two one-hot columns (widths 3 and 2), one row
@@ -278,28 +165,5 @@ pub(crate) mod tests {
             .iter()
             .zip(expected.iter())
             .all(|(a, b)| (a - b).abs() < 1e-12));
-    }
-
-    #[test]
-    fn validate_names_the_non_finite_feature_and_row() {
-        let (mut block, layout) = toy_block();
-        assert!(validate(&block, 0, &layout, Family::Gaussian).is_ok());
-        block.dense[[2, 1]] = f64::NAN;
-        let err = validate(&block, 3, &layout, Family::Gaussian).unwrap_err();
-        assert!(err.is_user_error());
-        assert!(
-            err.to_string().contains("'b'") && err.to_string().contains("row 2"),
-            "{err}"
-        );
-        let (mut block, layout) = toy_block();
-        block.sparse[1].values.as_mut().unwrap()[3] = f64::INFINITY;
-        let err = validate(&block, 0, &layout, Family::Gaussian).unwrap_err();
-        assert!(err.to_string().contains("'d1'"), "{err}");
-        let (block, layout) = toy_block();
-        let err = validate(&block, 0, &layout, Family::Binomial).unwrap_err();
-        assert!(
-            matches!(err, ModelError::InvalidLabel { row: 1, .. }),
-            "{err}"
-        );
     }
 }

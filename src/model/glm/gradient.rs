@@ -87,7 +87,7 @@ impl BlockGradient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::block_ops::tests::toy_block;
+    use crate::model::glm::block_ops::tests::toy_block;
 
     #[test]
     fn gradient_matches_finite_differences() {

@@ -1,0 +1,289 @@
+//! The coordinator's rounds: a task sent to the workers for every partition, their outputs
+//! gathered in partition order, a dead worker's partitions reassigned and the round recomputed;
+//! and aggregation phases on the parameter-server shards, whose sums the coordinator pulls.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+
+use super::checkpoint::Checkpoint;
+use super::coordinator::Shared;
+use super::job::{PartOutput, Statistic, Task, TaskOutput};
+use super::options::{ClusterEvent, ClusterOptions};
+use super::ClusterError;
+use crate::model::ModelError;
+use crate::ps::PsClient;
+use crate::rpc::proto::{Combine, PullKind, ShardConfig};
+
+/// A running job's coordinator state.
+pub(crate) struct Rounds<'a> {
+    pub(crate) rt: &'a Runtime,
+    shared: Arc<Shared>,
+    pub(crate) ps: PsClient,
+    pub(crate) options: &'a ClusterOptions,
+    /// Live workers, in join order.
+    live: RefCell<Vec<u64>>,
+    /// The worker owning each partition.
+    owner: RefCell<Vec<u64>>,
+    pub(crate) partitions: usize,
+    next_phase: u64,
+    checkpoint_dir: Option<PathBuf>,
+    progress: &'a dyn Fn(&str),
+}
+
+impl<'a> Rounds<'a> {
+    /// The rounds of a job whose `workers` joined, over `partitions` partitions (each owned by
+    /// a worker in turn).
+    pub(crate) fn new(
+        rt: &'a Runtime,
+        shared: Arc<Shared>,
+        ps: PsClient,
+        options: &'a ClusterOptions,
+        workers: &[u64],
+        partitions: usize,
+        progress: &'a dyn Fn(&str),
+    ) -> Self {
+        Rounds {
+            rt,
+            shared,
+            ps,
+            options,
+            live: RefCell::new(workers.to_vec()),
+            owner: RefCell::new(
+                (0..partitions)
+                    .map(|p| workers[p % workers.len()])
+                    .collect(),
+            ),
+            partitions,
+            next_phase: 1,
+            checkpoint_dir: options.checkpoint_dir.clone(),
+            progress,
+        }
+    }
+
+    /// One line of progress.
+    pub(crate) fn say(&self, line: &str) {
+        (self.progress)(line)
+    }
+
+    /// The checkpoint directory, if the job has one.
+    pub(crate) fn checkpoint_dir(&self) -> Option<&PathBuf> {
+        self.checkpoint_dir.as_ref()
+    }
+
+    /// Sends `task` to every live worker and waits for all of them.
+    pub(crate) fn broadcast(&self, task: &Task) -> Result<(), ClusterError> {
+        let live = self.live.borrow().clone();
+        let mut waiting: HashMap<u64, u64> = live
+            .iter()
+            .map(|&w| (self.shared.assign(w, task), w))
+            .collect();
+        self.rt.block_on(async {
+            loop {
+                let notified = self.shared.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                for r in std::mem::take(&mut self.shared.lock().reports) {
+                    if waiting.remove(&r.task).is_some() {
+                        if let Some((message, user)) = r.error {
+                            return Err(ClusterError::Worker {
+                                worker: r.member,
+                                message,
+                                user,
+                            });
+                        }
+                    }
+                }
+                let dead = self.shared.reap(self.options.heartbeat_timeout);
+                if !dead.is_empty() {
+                    waiting.retain(|_, w| !dead.contains(w));
+                    self.lose(&dead, 0)?;
+                }
+                if waiting.is_empty() {
+                    return Ok(());
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+            }
+        })
+    }
+
+    /// Drops dead workers; too few left is the job's end.
+    fn lose(&self, dead: &[u64], partitions: usize) -> Result<(), ClusterError> {
+        let mut live = self.live.borrow_mut();
+        for d in dead {
+            if live.contains(d) {
+                self.options.emit(ClusterEvent::WorkerLost {
+                    worker: *d,
+                    partitions,
+                });
+                (self.progress)(&format!("worker {d} lost; reassigning its partitions"));
+            }
+        }
+        live.retain(|w| !dead.contains(w));
+        if live.len() < self.options.min_workers {
+            let checkpoint = self
+                .checkpoint_dir
+                .as_ref()
+                .map(|d| Checkpoint::path(d))
+                .filter(|p| p.exists());
+            return Err(ClusterError::TooFewWorkers {
+                alive: live.len(),
+                needed: self.options.min_workers,
+                checkpoint,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs a task over every partition and returns the per-partition outputs in partition
+    /// order; a dead worker's unfinished partitions go to the living and are recomputed.
+    pub(crate) fn round(
+        &self,
+        make: &dyn Fn(&[usize]) -> Task,
+    ) -> Result<Vec<PartOutput>, ClusterError> {
+        let mut pending: BTreeSet<usize> = (0..self.partitions).collect();
+        let mut outputs: Vec<Option<PartOutput>> = vec![None; self.partitions];
+        let mut inflight: HashMap<u64, (u64, Vec<usize>)> = HashMap::new();
+        let issue = |parts: &[usize], inflight: &mut HashMap<u64, (u64, Vec<usize>)>| {
+            let owner = self.owner.borrow();
+            let mut by_worker: Vec<(u64, Vec<usize>)> = Vec::new();
+            for &p in parts {
+                match by_worker.iter_mut().find(|(w, _)| *w == owner[p]) {
+                    Some((_, v)) => v.push(p),
+                    None => by_worker.push((owner[p], vec![p])),
+                }
+            }
+            for (w, ps) in by_worker {
+                let id = self.shared.assign(w, &make(&ps));
+                inflight.insert(id, (w, ps));
+            }
+        };
+        issue(&pending.iter().copied().collect::<Vec<_>>(), &mut inflight);
+        self.rt.block_on(async {
+            loop {
+                let notified = self.shared.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                for r in std::mem::take(&mut self.shared.lock().reports) {
+                    // Reports of tasks no longer in flight (a worker declared dead that was
+                    // only slow) still count for partitions not yet done: results are equal.
+                    inflight.remove(&r.task);
+                    if let Some((message, user)) = r.error {
+                        return Err(ClusterError::Worker {
+                            worker: r.member,
+                            message,
+                            user,
+                        });
+                    }
+                    let output: TaskOutput = match serde_json::from_slice(&r.output) {
+                        Ok(o) => o,
+                        Err(_) => continue,
+                    };
+                    for (p, out) in output.parts {
+                        if pending.remove(&p) {
+                            outputs[p] = Some(out);
+                        }
+                    }
+                }
+                if pending.is_empty() {
+                    return Ok(());
+                }
+                let dead = self.shared.reap(self.options.heartbeat_timeout);
+                if !dead.is_empty() {
+                    let lost: Vec<usize> = inflight
+                        .values()
+                        .filter(|(w, _)| dead.contains(w))
+                        .flat_map(|(_, ps)| ps.iter().copied())
+                        .filter(|p| pending.contains(p))
+                        .collect();
+                    inflight.retain(|_, (w, _)| !dead.contains(w));
+                    self.lose(&dead, lost.len())?;
+                    {
+                        let live = self.live.borrow();
+                        let mut owner = self.owner.borrow_mut();
+                        for (i, o) in owner.iter_mut().enumerate() {
+                            if dead.contains(o) {
+                                *o = live[i % live.len()];
+                            }
+                        }
+                    }
+                    issue(&lost, &mut inflight);
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+            }
+        })?;
+        Ok(outputs.into_iter().flatten().collect())
+    }
+
+    pub(crate) fn new_phase(&mut self) -> u64 {
+        let p = self.next_phase;
+        self.next_phase += 1;
+        p
+    }
+
+    /// Sets up an aggregation phase on every shard.
+    pub(crate) fn aggregate_phase(
+        &mut self,
+        push_len: usize,
+        param_len: usize,
+    ) -> Result<u64, ClusterError> {
+        let phase = self.new_phase();
+        let shards = self.ps.shards();
+        let partitions = self.partitions;
+        self.rt.block_on(self.ps.configure(|s| ShardConfig {
+            phase,
+            combine: Combine::Aggregate as i32,
+            shard: s as u32,
+            shards: shards as u32,
+            push_len: push_len as u64,
+            param_len: param_len as u64,
+            partitions: partitions as u32,
+            ..Default::default()
+        }))?;
+        Ok(phase)
+    }
+
+    /// Computes a statistic on every partition and pulls the shards' sum.
+    /// A fresh aggregation phase with one round of `statistic` (`len` floats per partition);
+    /// an empty sum (no rows anywhere) is an error.
+    pub(crate) fn one_round(
+        &mut self,
+        statistic: Statistic,
+        len: usize,
+    ) -> Result<(f64, Vec<f64>, Vec<PartOutput>), ClusterError> {
+        let phase = self.aggregate_phase(len, 0)?;
+        let (w, v, outputs) = self.statistic(phase, 0, statistic, len)?;
+        if w <= 0.0 {
+            return Err(ModelError::EmptyData.into());
+        }
+        Ok((w, v, outputs))
+    }
+
+    pub(crate) fn statistic(
+        &self,
+        phase: u64,
+        clock: u64,
+        statistic: Statistic,
+        len: usize,
+    ) -> Result<(f64, Vec<f64>, Vec<PartOutput>), ClusterError> {
+        let outputs = self.round(&|parts| Task::Compute {
+            partitions: parts.to_vec(),
+            phase,
+            clock,
+            statistic,
+        })?;
+        let sum = self.rt.block_on(self.ps.pull(
+            phase,
+            0,
+            clock,
+            PullKind::Aggregate,
+            len,
+            crate::ps::Precision::F64,
+        ))?;
+        Ok((sum.weight, sum.values, outputs))
+    }
+}

@@ -1,0 +1,202 @@
+//! Everything a job logs to its MLflow run, in one place: params, datasets, the loss curve,
+//! metrics, the model as artifacts and as an MLflow 3 logged model, and how the run ends. The
+//! job code says what happened; this module says how MLflow hears of it.
+
+use std::path::{Path, PathBuf};
+
+use crate::data::{type_name, DataSource};
+use crate::feature::FittedPipeline;
+use crate::model::{Metrics, Model, TrainSummary};
+use crate::tracking::wire::KeyValue;
+use crate::tracking::{digest_of, DatasetSpec, NewLoggedModel, RunHandle, Status, Tracker};
+
+use super::{JobConfig, JobError, JobSummary};
+
+/// A job's reporter; without a run every call does nothing.
+#[derive(Clone, Copy)]
+pub struct Report<'a> {
+    run: Option<&'a RunHandle>,
+}
+
+impl<'a> Report<'a> {
+    /// Reports to `run`, if any.
+    pub fn new(run: Option<&'a RunHandle>) -> Self {
+        Report { run }
+    }
+
+    /// The job's settings as params.
+    pub fn params(&self, params: &[(String, String)]) -> Result<(), JobError> {
+        if let Some(run) = self.run {
+            run.log_params(params)?;
+        }
+        Ok(())
+    }
+
+    /// A dataset input (`context`: `training`, `validation`) with its schema and rows.
+    pub fn inputs(&self, source: &DataSource, context: &str, rows: u64) -> Result<(), JobError> {
+        let Some(run) = self.run else {
+            return Ok(());
+        };
+        let paths = source.paths();
+        let first = paths[0];
+        let sizes: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                let len = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+                format!("{}:{len}", p.display())
+            })
+            .collect();
+        let dataset = DatasetSpec {
+            name: first
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            digest: digest_of(sizes.iter().map(|p| p.as_bytes())),
+            source_uri: format!(
+                "file://{}",
+                std::fs::canonicalize(first)
+                    .unwrap_or(first.to_path_buf())
+                    .display()
+            ),
+            schema: source
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), type_name(f.data_type())))
+                .collect(),
+            num_rows: Some(rows),
+            context: context.into(),
+        };
+        run.log_input(&dataset)?;
+        Ok(())
+    }
+
+    /// The objective per iteration, as `training_loss` by step.
+    pub fn training(&self, training: &TrainSummary) -> Result<(), JobError> {
+        if let Some(run) = self.run {
+            for (step, loss) in training.loss_history.iter().enumerate() {
+                run.log_metric("training_loss", *loss, step as i64)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Validation metrics (unprefixed), training metrics (`training_`), row counts, and the
+    /// validation and solver tags.
+    pub fn results(&self, summary: &JobSummary, valid: &Metrics) -> Result<(), JobError> {
+        let Some(run) = self.run else {
+            return Ok(());
+        };
+        let mut points: Vec<(String, f64)> = valid.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        points.extend(
+            summary
+                .train_metrics
+                .iter()
+                .map(|(k, v)| (format!("training_{k}"), *v)),
+        );
+        points.push(("rows_train".into(), summary.rows_train as f64));
+        points.push(("rows_valid".into(), summary.rows_valid as f64));
+        let refs: Vec<(&str, f64)> = points.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        run.log_metrics(&refs, 0)?;
+        run.set_tag("distml.validation", &summary.validation)?;
+        run.set_tag("distml.solver", &summary.solver)?;
+        Ok(())
+    }
+}
+
+/// The files of a fitted model to upload: `dir` when it was saved, else a temporary copy of
+/// the pipeline and the model (the returned guard must outlive the upload).
+pub fn model_files(
+    dir: Option<&str>,
+    pipeline: &FittedPipeline,
+    model: &Model,
+) -> Result<(PathBuf, Option<tempfile::TempDir>), JobError> {
+    if let Some(dir) = dir {
+        return Ok((PathBuf::from(dir), None));
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| JobError::Io { path, source }
+    };
+    let tmp = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
+    pipeline.save(tmp.path().join("pipeline"))?;
+    let file = tmp.path().join("model.json");
+    let text = serde_json::to_string_pretty(model).unwrap_or_default();
+    std::fs::write(&file, text).map_err(io(&file))?;
+    Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
+/// Ends a successful run: uploads the model directory as the `artifact` artifacts, finishes the
+/// run, and registers the model as an MLflow 3 logged model when the server has them. Sets the
+/// summary's `tracking_uri` and `logged_model_id`.
+pub fn finish_run(
+    run: RunHandle,
+    tracker: &Tracker,
+    config: &JobConfig,
+    model_dir: &Path,
+    artifact: &str,
+    summary: &mut JobSummary,
+) -> Result<(), JobError> {
+    run.log_artifacts(model_dir, artifact)?;
+    summary.tracking_uri = Some(tracker.uri());
+    let experiment_id = run.experiment_id().map(str::to_string);
+    let report = run.finish(Status::Finished)?;
+    if let Some(error) = report.error {
+        eprintln!(
+            "warning: run {} is kept in the local store ({error}); `distml runs sync` sends it later",
+            report.run_id
+        );
+        return Ok(());
+    }
+    if let (Some(experiment_id), true) = (experiment_id, report.synced) {
+        summary.logged_model_id =
+            log_model(tracker, &experiment_id, &report.run_id, config, model_dir);
+    }
+    Ok(())
+}
+
+/// Marks a failed run FAILED with the error as its note; nothing logged before is lost.
+pub fn fail_run(run: RunHandle, error: &dyn std::fmt::Display) {
+    if let Ok(r) = run.finish(Status::Failed {
+        error: error.to_string(),
+    }) {
+        eprintln!("run {} marked FAILED", r.run_id);
+    }
+}
+
+/// Registers the model as an MLflow 3 logged model; a failure only warns (the run has it).
+fn log_model(
+    tracker: &Tracker,
+    experiment_id: &str,
+    run_id: &str,
+    config: &JobConfig,
+    dir: &Path,
+) -> Option<String> {
+    let client = tracker.client()?;
+    let params: Vec<KeyValue> = config
+        .learner
+        .mlflow_params()
+        .into_iter()
+        .map(|(key, value)| KeyValue { key, value })
+        .collect();
+    let model_type = format!("distml.{}", config.learner.model.as_str());
+    let tags = [KeyValue {
+        key: "framework".into(),
+        value: "distml".into(),
+    }];
+    let new = NewLoggedModel {
+        experiment_id,
+        name: "model",
+        model_type: &model_type,
+        source_run_id: run_id,
+        params: &params,
+        tags: &tags,
+    };
+    match client.log_model(&new, dir) {
+        Ok(info) => info.map(|i| i.model_id),
+        Err(e) => {
+            eprintln!("warning: the model stays a run artifact; registering it as a logged model failed: {e}");
+            None
+        }
+    }
+}
