@@ -113,7 +113,7 @@ pub enum PartOutput {
 }
 
 /// A task's result.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskOutput {
     /// One entry per partition of the task (none for whole-worker tasks).
     pub parts: Vec<(usize, PartOutput)>,

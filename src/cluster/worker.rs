@@ -29,6 +29,16 @@ struct Loaded {
 }
 
 impl Loaded {
+    /// The raw rows of partition `p`.
+    fn read(&self, p: usize) -> Result<arrow_array::RecordBatch, ClusterError> {
+        let partition = self
+            .job
+            .partitions
+            .get(p)
+            .ok_or_else(|| ClusterError::Protocol(format!("no partition {p}")))?;
+        Ok(self.source.read(partition, &self.projection)?)
+    }
+
     /// The job's GLM parameters (the statistics workers compute are a GLM's).
     fn glm(&self) -> Result<&GlmValidParams, ClusterError> {
         match &self.job.job.learner.params {
@@ -157,126 +167,31 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterError> {
-    let none = TaskOutput {
-        parts: Vec::new(),
-        duplicates: 0,
-    };
     match task {
         Task::Setup(job) => {
             let ps = PsClient::connect(&job.shards, &state.token).await?;
             let loaded = blocking(move || setup(job, ps)).await?;
             // A repeated setup (a retried task) keeps the first.
             let _ = state.loaded.set(Arc::new(loaded));
-            Ok(none)
+            Ok(TaskOutput::default())
         }
         Task::Pipeline(json) => {
             let fitted = FittedPipeline::from_json(json.as_bytes())?;
             *state.pipeline.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fitted));
-            state
-                .blocks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clear();
-            Ok(none)
+            let mut blocks = state.blocks.lock().unwrap_or_else(|p| p.into_inner());
+            blocks.clear();
+            Ok(TaskOutput::default())
         }
         Task::Summarize { partitions, pass } => {
             let l = loaded(state)?;
-            blocking(move || {
-                let mut parts = Vec::with_capacity(partitions.len());
-                for p in partitions {
-                    let partition = l
-                        .job
-                        .partitions
-                        .get(p)
-                        .ok_or_else(|| ClusterError::Protocol(format!("no partition {p}")))?;
-                    let batch = l.source.read(partition, &l.projection)?;
-                    let s = l.job.job.pipeline.summarize_pass(&pass, &batch)?;
-                    parts.push((p, PartOutput::Summaries(s)));
-                }
-                Ok(TaskOutput {
-                    parts,
-                    duplicates: 0,
-                })
-            })
-            .await
+            blocking(move || summarize(&l, partitions, &pass)).await
         }
         Task::Compute {
             partitions,
             phase,
             clock,
             statistic,
-        } => {
-            let l = loaded(state)?;
-            let parts = blocks(state, &l, &partitions).await?;
-            let p = pipeline(state)?.layout().width();
-            let params = match statistic {
-                Statistic::Gradient => Some(
-                    l.ps.pull(
-                        phase,
-                        state.member,
-                        clock,
-                        PullKind::Params,
-                        p + 1,
-                        Precision::F64,
-                    )
-                    .await?
-                    .values,
-                ),
-                _ => None,
-            };
-            let family = l.glm()?.family();
-            let computed = blocking(move || {
-                let out: Vec<(usize, f64, Vec<f64>, PartInfo)> = parts
-                    .iter()
-                    .map(|(i, part)| {
-                        let block = &part.0;
-                        let (w, v) = match (&statistic, &params) {
-                            (Statistic::FeatureStats, _) => {
-                                let s = FeatureStats::from_block(block, p);
-                                (s.weight, vectors::stats_to_vec(&s))
-                            }
-                            (Statistic::Gram, _) => {
-                                let g = GramSummary::from_block(block, p);
-                                (g.weight, vectors::gram_to_vec(&g))
-                            }
-                            (Statistic::Gradient, Some(x)) => {
-                                let g = BlockGradient::compute(
-                                    family,
-                                    block,
-                                    0..block.rows(),
-                                    &x[..p],
-                                    x[p],
-                                );
-                                (g.weight, vectors::gradient_to_vec(&g))
-                            }
-                            (Statistic::Gradient, None) => unreachable!("pulled above"),
-                        };
-                        (*i, w, v, part.1.clone())
-                    })
-                    .collect();
-                Ok(out)
-            })
-            .await?;
-            let contributions: Vec<Contribution<'_>> = computed
-                .iter()
-                .map(|(i, w, v, _)| Contribution {
-                    partition: *i as u32,
-                    weight: *w,
-                    values: v,
-                })
-                .collect();
-            pushing(state).await;
-            let totals =
-                l.ps.push(phase, state.member, clock, &contributions, Precision::F64)
-                    .await?;
-            Ok(TaskOutput {
-                parts: computed
-                    .into_iter()
-                    .map(|(i, _, _, info)| (i, PartOutput::Pushed(info)))
-                    .collect(),
-                duplicates: totals.duplicates,
-            })
-        }
+        } => compute(state, &partitions, phase, clock, statistic).await,
         Task::Sgd {
             partitions,
             phase,
@@ -285,69 +200,183 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
             stats,
             precision,
         } => {
-            let l = loaded(state)?;
-            let parts = blocks(state, &l, &partitions).await?;
-            let params = l.glm()?;
-            let obj = Objective::new(&stats, params);
-            let family = params.family();
-            let batches: Vec<Vec<std::ops::Range<usize>>> = parts
-                .iter()
-                .map(|(i, part)| {
-                    let (batch, seed) = (params.batch_size(), params.seed());
-                    sgd::batches(part.0.rows(), batch, seed, epoch, *i)
-                })
-                .collect();
-            let mut duplicates = 0;
-            for clock in clocks.clone() {
-                let step = (clock - clocks.start) as usize;
-                let u =
-                    l.ps.pull(
-                        phase,
-                        state.member,
-                        clock,
-                        PullKind::Params,
-                        obj.dim(),
-                        precision,
-                    )
-                    .await?
-                    .values;
-                let grads: Vec<(u32, f64, Vec<f64>)> = parts
-                    .iter()
-                    .zip(&batches)
-                    .map(|((i, part), b)| match b.get(step) {
-                        Some(rows) => {
-                            let (w, g) =
-                                sgd::batch_gradient(&obj, family, &part.0, rows.clone(), &u);
-                            (*i as u32, w, g)
-                        }
-                        // An exhausted partition still reports, so a BSP clock completes.
-                        None => (*i as u32, 0.0, vec![0.0; obj.dim()]),
-                    })
-                    .collect();
-                let contributions: Vec<Contribution<'_>> = grads
-                    .iter()
-                    .map(|(i, w, g)| Contribution {
-                        partition: *i,
-                        weight: *w,
-                        values: g,
-                    })
-                    .collect();
-                pushing(state).await;
-                duplicates +=
-                    l.ps.push(phase, state.member, clock, &contributions, precision)
-                        .await?
-                        .duplicates;
-            }
-            Ok(TaskOutput {
-                parts: parts
-                    .into_iter()
-                    .map(|(i, part)| (i, PartOutput::Pushed(part.1.clone())))
-                    .collect(),
-                duplicates,
-            })
+            let clocks = SgdClocks {
+                phase,
+                epoch,
+                clocks,
+                precision,
+            };
+            sgd_clocks(state, &partitions, &stats, clocks).await
         }
-        Task::Shutdown => Ok(none),
+        Task::Shutdown => Ok(TaskOutput::default()),
     }
+}
+
+/// One pass's summaries of each partition (read from the files, no pipeline fitted yet).
+fn summarize(
+    l: &Loaded,
+    partitions: Vec<usize>,
+    pass: &crate::feature::FitPass,
+) -> Result<TaskOutput, ClusterError> {
+    let mut parts = Vec::with_capacity(partitions.len());
+    for p in partitions {
+        let batch = l.read(p)?;
+        let s = l.job.job.pipeline.summarize_pass(pass, &batch)?;
+        parts.push((p, PartOutput::Summaries(s)));
+    }
+    Ok(TaskOutput {
+        parts,
+        duplicates: 0,
+    })
+}
+
+/// One statistic of each partition, pushed to the shards at `clock` (a gradient at the
+/// parameters published for that clock).
+async fn compute(
+    state: &Arc<State>,
+    partitions: &[usize],
+    phase: u64,
+    clock: u64,
+    statistic: Statistic,
+) -> Result<TaskOutput, ClusterError> {
+    let l = loaded(state)?;
+    let parts = blocks(state, &l, partitions).await?;
+    let p = pipeline(state)?.layout().width();
+    let at = match statistic {
+        Statistic::Gradient => {
+            let pulled = l.ps.pull(
+                phase,
+                state.member,
+                clock,
+                PullKind::Params,
+                p + 1,
+                Precision::F64,
+            );
+            Some(pulled.await?.values)
+        }
+        _ => None,
+    };
+    let family = l.glm()?.family();
+    let computed = blocking(move || {
+        let statistic_of = |block: &FeatureBlock| match (&statistic, &at) {
+            (Statistic::FeatureStats, _) => {
+                let s = FeatureStats::from_block(block, p);
+                (s.weight, vectors::stats_to_vec(&s))
+            }
+            (Statistic::Gram, _) => {
+                let g = GramSummary::from_block(block, p);
+                (g.weight, vectors::gram_to_vec(&g))
+            }
+            (Statistic::Gradient, x) => {
+                let x = x.as_deref().unwrap_or_default();
+                let g = BlockGradient::compute(family, block, 0..block.rows(), &x[..p], x[p]);
+                (g.weight, vectors::gradient_to_vec(&g))
+            }
+        };
+        Ok(parts
+            .iter()
+            .map(|(i, part)| {
+                let (w, v) = statistic_of(&part.0);
+                (*i, w, v, part.1.clone())
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let contributions: Vec<Contribution<'_>> = computed
+        .iter()
+        .map(|(i, w, v, _)| Contribution {
+            partition: *i as u32,
+            weight: *w,
+            values: v,
+        })
+        .collect();
+    pushing(state).await;
+    let pushed =
+        l.ps.push(phase, state.member, clock, &contributions, Precision::F64);
+    let totals = pushed.await?;
+    Ok(TaskOutput {
+        parts: computed
+            .into_iter()
+            .map(|(i, _, _, info)| (i, PartOutput::Pushed(info)))
+            .collect(),
+        duplicates: totals.duplicates,
+    })
+}
+
+/// Which SGD clocks of which epoch to run, and at what wire precision.
+struct SgdClocks {
+    phase: u64,
+    epoch: u64,
+    clocks: std::ops::Range<u64>,
+    precision: Precision,
+}
+
+/// SGD clocks on the partitions: at each clock, pull the parameters, push every partition's
+/// mini-batch gradient (an exhausted partition pushes zero weight, so a BSP clock completes).
+async fn sgd_clocks(
+    state: &Arc<State>,
+    partitions: &[usize],
+    stats: &FeatureStats,
+    run: SgdClocks,
+) -> Result<TaskOutput, ClusterError> {
+    let l = loaded(state)?;
+    let parts = blocks(state, &l, partitions).await?;
+    let params = l.glm()?;
+    let obj = Objective::new(stats, params);
+    let family = params.family();
+    let (batch, seed) = (params.batch_size(), params.seed());
+    let batches: Vec<Vec<std::ops::Range<usize>>> = parts
+        .iter()
+        .map(|(i, part)| sgd::batches(part.0.rows(), batch, seed, run.epoch, *i))
+        .collect();
+    let mut duplicates = 0;
+    for clock in run.clocks.clone() {
+        let step = (clock - run.clocks.start) as usize;
+        let pulled = l.ps.pull(
+            run.phase,
+            state.member,
+            clock,
+            PullKind::Params,
+            obj.dim(),
+            run.precision,
+        );
+        let u = pulled.await?.values;
+        let grads: Vec<(u32, f64, Vec<f64>)> = parts
+            .iter()
+            .zip(&batches)
+            .map(|((i, part), b)| match b.get(step) {
+                Some(rows) => {
+                    let (w, g) = sgd::batch_gradient(&obj, family, &part.0, rows.clone(), &u);
+                    (*i as u32, w, g)
+                }
+                None => (*i as u32, 0.0, vec![0.0; obj.dim()]),
+            })
+            .collect();
+        let contributions: Vec<Contribution<'_>> = grads
+            .iter()
+            .map(|(i, w, g)| Contribution {
+                partition: *i,
+                weight: *w,
+                values: g,
+            })
+            .collect();
+        pushing(state).await;
+        let pushed = l.ps.push(
+            run.phase,
+            state.member,
+            clock,
+            &contributions,
+            run.precision,
+        );
+        duplicates += pushed.await?.duplicates;
+    }
+    Ok(TaskOutput {
+        parts: parts
+            .into_iter()
+            .map(|(i, part)| (i, PartOutput::Pushed(part.1.clone())))
+            .collect(),
+        duplicates,
+    })
 }
 
 fn setup(job: JobSpec, ps: PsClient) -> Result<Loaded, ClusterError> {
@@ -393,12 +422,7 @@ async fn blocks(
             let part = match cached {
                 Some(part) => part,
                 None => {
-                    let partition = l
-                        .job
-                        .partitions
-                        .get(p)
-                        .ok_or_else(|| ClusterError::Protocol(format!("no partition {p}")))?;
-                    let batch = l.source.read(partition, &l.projection)?;
+                    let batch = l.read(p)?;
                     let rows_read = batch.num_rows() as u64;
                     let (block, dropped) = pipeline.transform_counted(&batch)?;
                     let learner = &l.job.job.learner.params;

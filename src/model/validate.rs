@@ -14,35 +14,8 @@ pub fn validate(
     layout: &FeatureLayout,
     check_label: impl Fn(f64) -> Option<&'static str>,
 ) -> Result<(), ModelError> {
-    let n = block.rows();
-    let shape = |message: String| ModelError::Shape {
-        block: index,
-        message,
-    };
-    if block.dense.nrows() != n || block.dense.ncols() != layout.dense {
-        return Err(shape(format!(
-            "dense part is {}x{}, expected {n}x{}",
-            block.dense.nrows(),
-            block.dense.ncols(),
-            layout.dense
-        )));
-    }
-    if let Some(w) = &block.weight {
-        if w.len() != n {
-            return Err(shape(format!("{} weights for {n} rows", w.len())));
-        }
-        if let Some((row, &value)) = w
-            .iter()
-            .enumerate()
-            .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(ModelError::InvalidWeight {
-                row,
-                block: index,
-                value,
-            });
-        }
-    }
+    check_dense_shape(block, index, layout)?;
+    check_weights(block, index)?;
     for (row, &y) in block.label.iter().enumerate() {
         if let Some(reason) = check_label(y) {
             return Err(ModelError::InvalidLabel {
@@ -56,11 +29,7 @@ pub fn validate(
     for (j, column) in block.dense.columns().into_iter().enumerate() {
         if let Some((row, &value)) = column.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(ModelError::NonFiniteFeature {
-                feature: layout
-                    .names
-                    .get(j)
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{j}")),
+                feature: feature_name(layout, j),
                 row,
                 block: index,
                 value,
@@ -68,54 +37,108 @@ pub fn validate(
         }
     }
     for col in &block.sparse {
-        if col.offset < layout.dense || col.offset + col.width > layout.width() {
-            return Err(shape(format!(
-                "sparse column at {}..{} outside the layout's {}..{}",
-                col.offset,
-                col.offset + col.width,
-                layout.dense,
-                layout.width()
-            )));
-        }
-        if col.indices.len() != n || col.values.as_ref().is_some_and(|v| v.len() != n) {
-            return Err(shape(format!(
-                "sparse column at {} has the wrong row count",
-                col.offset
-            )));
-        }
-        if let Some(row) = col
-            .indices
-            .iter()
-            .position(|&k| k != SparseColumn::NONE && k as usize >= col.width)
-        {
-            return Err(shape(format!(
-                "index {} in row {row} exceeds the width {} of the column at {}",
-                col.indices[row], col.width, col.offset
-            )));
-        }
-        if let Some(values) = &col.values {
-            if let Some((row, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                let k = col.indices[row];
-                let feature = if k == SparseColumn::NONE {
-                    format!("sparse column at {}", col.offset)
-                } else {
-                    let j = col.offset + k as usize;
-                    layout
-                        .names
-                        .get(j)
-                        .cloned()
-                        .unwrap_or_else(|| format!("#{j}"))
-                };
-                return Err(ModelError::NonFiniteFeature {
-                    feature,
-                    row,
-                    block: index,
-                    value,
-                });
-            }
-        }
+        check_sparse(col, block.rows(), index, layout)?;
     }
     Ok(())
+}
+
+fn shape(block: usize, message: String) -> ModelError {
+    ModelError::Shape { block, message }
+}
+
+fn feature_name(layout: &FeatureLayout, j: usize) -> String {
+    layout
+        .names
+        .get(j)
+        .cloned()
+        .unwrap_or_else(|| format!("#{j}"))
+}
+
+fn check_dense_shape(
+    block: &FeatureBlock,
+    index: usize,
+    layout: &FeatureLayout,
+) -> Result<(), ModelError> {
+    let n = block.rows();
+    if block.dense.nrows() != n || block.dense.ncols() != layout.dense {
+        let (rows, cols) = (block.dense.nrows(), block.dense.ncols());
+        let message = format!("dense part is {rows}x{cols}, expected {n}x{}", layout.dense);
+        return Err(shape(index, message));
+    }
+    Ok(())
+}
+
+/// Weights, when given: one per row, finite and non-negative.
+fn check_weights(block: &FeatureBlock, index: usize) -> Result<(), ModelError> {
+    let Some(w) = &block.weight else {
+        return Ok(());
+    };
+    if w.len() != block.rows() {
+        let message = format!("{} weights for {} rows", w.len(), block.rows());
+        return Err(shape(index, message));
+    }
+    match w
+        .iter()
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
+    {
+        Some((row, &value)) => Err(ModelError::InvalidWeight {
+            row,
+            block: index,
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A categorical column: inside the layout, one index per row within its width, finite values.
+fn check_sparse(
+    col: &SparseColumn,
+    rows: usize,
+    index: usize,
+    layout: &FeatureLayout,
+) -> Result<(), ModelError> {
+    let end = col.offset + col.width;
+    if col.offset < layout.dense || end > layout.width() {
+        let message = format!(
+            "sparse column at {}..{end} outside the layout's {}..{}",
+            col.offset,
+            layout.dense,
+            layout.width()
+        );
+        return Err(shape(index, message));
+    }
+    if col.indices.len() != rows || col.values.as_ref().is_some_and(|v| v.len() != rows) {
+        let message = format!("sparse column at {} has the wrong row count", col.offset);
+        return Err(shape(index, message));
+    }
+    let outside = |&k: &u32| k != SparseColumn::NONE && k as usize >= col.width;
+    if let Some(row) = col.indices.iter().position(outside) {
+        let message = format!(
+            "index {} in row {row} exceeds the width {} of the column at {}",
+            col.indices[row], col.width, col.offset
+        );
+        return Err(shape(index, message));
+    }
+    let Some(values) = &col.values else {
+        return Ok(());
+    };
+    match values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        Some((row, &value)) => {
+            let k = col.indices[row];
+            let feature = match k == SparseColumn::NONE {
+                true => format!("sparse column at {}", col.offset),
+                false => feature_name(layout, col.offset + k as usize),
+            };
+            Err(ModelError::NonFiniteFeature {
+                feature,
+                row,
+                block: index,
+                value,
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

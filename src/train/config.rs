@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::ClusterSettings;
-use crate::data::ReadOptions;
+use crate::data::{DataSource, ReadOptions};
 use crate::model::{all_param_specs, Learner, ModelError, ModelKind};
 use crate::tracking::TrackingOverrides;
 
@@ -61,6 +61,24 @@ impl DataSettings {
             partitions: self.partitions,
             ..Default::default()
         }
+    }
+
+    /// Opens the training files and, when given, the validation files (footers and headers
+    /// read, partitions planned; no rows yet).
+    pub fn open(&self) -> Result<(DataSource, Option<DataSource>), super::JobError> {
+        if self.data.is_empty() {
+            return Err(super::JobError::Invalid {
+                flag: "--data",
+                message: "no training files given".into(),
+            });
+        }
+        let options = self.read_options();
+        let train = DataSource::open(&self.data, &options)?;
+        let valid = match self.valid.is_empty() {
+            true => None,
+            false => Some(DataSource::open(&self.valid, &options)?),
+        };
+        Ok((train, valid))
     }
 }
 

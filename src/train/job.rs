@@ -157,18 +157,7 @@ fn rows(blocks: &[FeatureBlock]) -> u64 {
 /// Opens the training and validation files and builds the pipeline they need; an unknown
 /// column fails here, before any row is read.
 fn open(config: &JobConfig) -> Result<Inputs, JobError> {
-    if config.data.data.is_empty() {
-        return Err(JobError::Invalid {
-            flag: "--data",
-            message: "no training files given".into(),
-        });
-    }
-    let options = config.data.read_options();
-    let train = DataSource::open(&config.data.data, &options)?;
-    let valid = match config.data.valid.is_empty() {
-        true => None,
-        false => Some(DataSource::open(&config.data.valid, &options)?),
-    };
+    let (train, valid) = config.data.open()?;
     let spec = pipeline_spec(&config.features, &train)?;
     Ok(Inputs { train, valid, spec })
 }

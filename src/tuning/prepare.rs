@@ -54,18 +54,7 @@ pub fn prepare(
     shared_gram: Option<Family>,
 ) -> Result<Prepared, JobError> {
     let started = Instant::now();
-    if config.data.data.is_empty() {
-        return Err(JobError::Invalid {
-            flag: "--data",
-            message: "no training files given".into(),
-        });
-    }
-    let options = config.data.read_options();
-    let source = DataSource::open(&config.data.data, &options)?;
-    let valid_source = match config.data.valid.is_empty() {
-        true => None,
-        false => Some(DataSource::open(&config.data.valid, &options)?),
-    };
+    let (source, valid_source) = config.data.open()?;
     let open_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
     let split = split_of(folds, valid_source.is_some(), seed)?;
@@ -79,19 +68,7 @@ pub fn prepare(
     // Stratify on the label when it is a raw column (a generic table's target).
     let label = &spec.check()?.label_col;
     let raw_label = (stratify && spec.input_columns().contains(label)).then_some(label.as_str());
-    let (parts, count, held) = match split {
-        Some(kfold @ RowSplit::KFold { k, .. }) => (
-            assign_parts(&raw, kfold, raw_label),
-            k,
-            (0..k as u8).collect(),
-        ),
-        Some(holdout) => (assign_parts(&raw, holdout, None), 2, vec![1u8]),
-        None => (
-            raw.iter().map(|b| vec![0u8; b.num_rows()]).collect(),
-            1,
-            vec![],
-        ),
-    };
+    let (parts, count, held) = divide(&raw, split, raw_label);
     // Each part goes through the stateless stages once and is summarised once: the full fit
     // and every fold's fit (on the other folds' rows: no leakage) merge the parts' summaries.
     let parted = spec.parted(&raw, &parts, count)?;
@@ -106,20 +83,7 @@ pub fn prepare(
         "tune: pipeline fitted on all rows"
     );
     let pipeline = full.pipeline;
-    let rows: u64 = full.parts.iter().map(Transformed::rows).sum();
-    if rows == 0 {
-        let read: u64 = full.parts.iter().map(|p| p.rows_read).sum();
-        return Err(JobError::Invalid {
-            flag: "--data",
-            message: format!("no rows left after the feature pipeline (read {read})"),
-        });
-    }
-    if rows < count as u64 {
-        return Err(JobError::Invalid {
-            flag: "--folds",
-            message: format!("{count}: more folds than rows ({rows})"),
-        });
-    }
+    check_rows(&full.parts, count)?;
     let (folds, train_normal) =
         folds_of(&spec, &parted, &pipeline, &full.parts, &held, shared_gram)?;
     tracing::debug!(
@@ -147,6 +111,47 @@ pub fn prepare(
         open_seconds,
         feature_seconds: phase.elapsed().as_secs_f64(),
     })
+}
+
+/// Every raw row's part (its fold, or 1 for the hold-out), the number of parts, and the parts
+/// held out in turn.
+fn divide(
+    raw: &[RecordBatch],
+    split: Option<RowSplit>,
+    raw_label: Option<&str>,
+) -> (Vec<Vec<u8>>, usize, Vec<u8>) {
+    match split {
+        Some(kfold @ RowSplit::KFold { k, .. }) => (
+            assign_parts(raw, kfold, raw_label),
+            k,
+            (0..k as u8).collect(),
+        ),
+        Some(holdout) => (assign_parts(raw, holdout, None), 2, vec![1u8]),
+        None => (
+            raw.iter().map(|b| vec![0u8; b.num_rows()]).collect(),
+            1,
+            vec![],
+        ),
+    }
+}
+
+/// Some rows must be left, at least one per part.
+fn check_rows(parts: &[Transformed], count: usize) -> Result<(), JobError> {
+    let rows: u64 = parts.iter().map(Transformed::rows).sum();
+    if rows == 0 {
+        let read: u64 = parts.iter().map(|p| p.rows_read).sum();
+        return Err(JobError::Invalid {
+            flag: "--data",
+            message: format!("no rows left after the feature pipeline (read {read})"),
+        });
+    }
+    if rows < count as u64 {
+        return Err(JobError::Invalid {
+            flag: "--folds",
+            message: format!("{count}: more folds than rows ({rows})"),
+        });
+    }
+    Ok(())
 }
 
 /// The folds holding out each part of `held` and, when they share the whole pipeline's

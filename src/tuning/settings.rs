@@ -115,12 +115,8 @@ impl TuneSettings {
 impl TuneConfig {
     /// The sweep's own settings as MLflow params (`tune.search`, `tune.grid.<key>`, ...).
     pub fn mlflow_params(&self, trials: usize) -> Vec<(String, String)> {
-        let search = match self.search {
-            Search::Grid => "grid".to_string(),
-            Search::Random { n } => format!("random:{n}"),
-        };
         let mut params = vec![
-            ("tune.search".to_string(), search),
+            ("tune.search".to_string(), self.search.label()),
             ("tune.trials".into(), trials.to_string()),
             (
                 "tune.folds".into(),

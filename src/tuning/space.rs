@@ -45,6 +45,16 @@ pub enum Search {
     },
 }
 
+impl Search {
+    /// As the flag spells it: `grid` or `random:N`.
+    pub fn label(self) -> String {
+        match self {
+            Search::Grid => "grid".into(),
+            Search::Random { n } => format!("random:{n}"),
+        }
+    }
+}
+
 impl std::str::FromStr for Search {
     type Err = TuneError;
     fn from_str(text: &str) -> Result<Self, TuneError> {

@@ -15,7 +15,7 @@ use super::param::ParamSet;
 use super::prepare::{prepare, Prepared};
 use super::report::Children;
 use super::scheduler::budget;
-use super::space::{expand, Search};
+use super::space::expand;
 use super::state::StateFile;
 use super::summary::{BestTrial, TuneSummary};
 use super::trial::{fit_from_gram, score_folds, uses_gram, TrialResult, TrialStatus};
@@ -121,18 +121,7 @@ pub fn run_tune(
     let (trials, resumed) = sweep.run_rungs(&pool)?;
     let train_seconds = phase.elapsed().as_secs_f64();
 
-    let best = trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Finished)
-        .min_by(|a, b| metric.compare(score(a), score(b)))
-        .map(|t| BestTrial {
-            index: t.index,
-            name: t.name.clone(),
-            params: t.params.clone(),
-            metric: score(t),
-            std: t.std.unwrap_or(f64::NAN),
-            run_id: t.run_id.clone(),
-        });
+    let best = best_of(&trials, metric);
     let best_learner = best.as_ref().and_then(|b| learners[b.index].clone());
     let (mut job, model) = refit(config, &data, best_learner, train_seconds)?;
     if job.metrics.is_empty() {
@@ -154,10 +143,7 @@ pub fn run_tune(
             false => "minimize",
         }
         .into(),
-        search: match config.search {
-            Search::Grid => "grid".into(),
-            Search::Random { n } => format!("random:{n}"),
-        },
+        search: config.search.label(),
         folds: data.folds.len(),
         scheduler: config.scheduler.label(),
         parallel: config.parallel,
@@ -274,6 +260,22 @@ impl Sweep<'_> {
         }
         (i, r, false)
     }
+}
+
+/// The finished trial with the best metric.
+fn best_of(trials: &[TrialResult], metric: Metric) -> Option<BestTrial> {
+    trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Finished)
+        .min_by(|a, b| metric.compare(score(a), score(b)))
+        .map(|t| BestTrial {
+            index: t.index,
+            name: t.name.clone(),
+            params: t.params.clone(),
+            metric: score(t),
+            std: t.std.unwrap_or(f64::NAN),
+            run_id: t.run_id.clone(),
+        })
 }
 
 fn score(t: &TrialResult) -> f64 {
