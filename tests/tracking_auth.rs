@@ -3,6 +3,7 @@
 //! Starts its own server (`DISTML_MLFLOW_BIN`) on a free loopback port; stops it by PID.
 //! The auth app keeps its user DB (`basic_auth.db`) in the server's working directory, a tempdir.
 
+mod common;
 mod tracking_support;
 
 use distml::tracking::{

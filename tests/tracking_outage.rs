@@ -3,6 +3,7 @@
 //! Starts its own `mlflow server` (`DISTML_MLFLOW_BIN`, default `/work/venv/bin/mlflow`) on a
 //! free loopback port and stops it (children first, by PID).
 
+mod common;
 mod tracking_support;
 
 use std::time::Duration;

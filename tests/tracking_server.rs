@@ -1,5 +1,6 @@
 //! Tracking against the MLflow server in `MLFLOW_TRACKING_URI` (see `.ci/mlflow-server.sh`).
 
+mod common;
 mod tracking_support;
 
 use std::collections::BTreeMap;

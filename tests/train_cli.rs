@@ -444,3 +444,41 @@ fn a_job_file_sets_the_flags_and_flags_win() {
     assert_eq!(params["LinearRegression.solver"], "lbfgs");
     assert_eq!(params["model"], "ridge");
 }
+
+/// The hold-out is cut from the raw rows before the feature pipeline is fitted: with one
+/// category per row, the encoder knows exactly the training rows' categories (a pipeline
+/// fitted on every row would know all 1,000).
+#[test]
+fn the_hold_out_never_reaches_the_feature_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut csv = String::from("x,cat,y\n");
+    for i in 0..1000 {
+        let x = (i % 37) as f64 * 0.5;
+        csv.push_str(&format!("{x},c{i},{}\n", 3.0 * x + (i % 5) as f64));
+    }
+    std::fs::write(d.join("uniq.csv"), csv).unwrap();
+    let args = [
+        "train",
+        "--data",
+        "uniq.csv",
+        "--target",
+        "y",
+        "--numeric",
+        "x",
+        "--categorical",
+        "cat",
+    ];
+    let summary = json_result(&run_in(d, &args));
+    let (train, valid) = (
+        summary["rows_train"].as_u64().unwrap(),
+        summary["rows_valid"].as_u64().unwrap(),
+    );
+    assert_eq!(train + valid, 1000);
+    assert!(valid > 100, "a 20% hold-out: {valid}");
+    assert_eq!(
+        summary["features"].as_u64().unwrap(),
+        1 + train,
+        "{summary}"
+    );
+}

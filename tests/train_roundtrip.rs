@@ -222,3 +222,69 @@ fn a_newer_model_format_is_refused_naming_the_version() {
         &["format version 99", "metadata.json", "upgrade distml"],
     );
 }
+
+/// `distml predict` writes, for a classifier, exactly what the library's scorer computes on
+/// the same rows: the kept columns, `prediction` and `probability`, bit for bit.
+#[test]
+fn cli_predict_equals_the_library_scorer_for_a_classifier() {
+    use distml::model::Scorer;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = fixture("breast_cancer.csv");
+    let model = d.join("model");
+    let out = d.join("p.parquet");
+    let numeric = "mean_radius,mean_texture,mean_perimeter,mean_area,mean_smoothness";
+    let train = [
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "target",
+        "--numeric",
+        numeric,
+        "--model",
+        "logistic",
+        "--reg",
+        "0.01",
+        "--model-out",
+        model.to_str().unwrap(),
+    ];
+    common::json_result(&common::distml_in(&train, d));
+    let predict = [
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--partitions",
+        "3",
+    ];
+    common::json_result(&common::distml_in(&predict, d));
+    let written = read_parquet(&out);
+
+    let scorer = Scorer::load(&model).unwrap();
+    let options = ReadOptions {
+        partitions: Some(3),
+        ..Default::default()
+    };
+    let source = DataSource::open(&[&data], &options).unwrap();
+    let inputs = scorer.pipeline().input_columns();
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let projection = source.projection(&names).unwrap();
+    let keep = scorer.default_columns();
+    let library: Vec<RecordBatch> = source
+        .partitions()
+        .iter()
+        .map(|p| {
+            let batch = source.read(p, &projection).unwrap();
+            scorer.score_batch(&batch, &keep).unwrap()
+        })
+        .collect();
+    for column in ["prediction", "probability", "mean_radius"] {
+        let (a, b) = (column_bits(&written, column), column_bits(&library, column));
+        assert_eq!(a.len(), 569, "{column}");
+        assert!(a == b, "{column}: the CLI and the library differ");
+    }
+}

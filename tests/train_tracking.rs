@@ -104,6 +104,12 @@ fn a_training_run_reads_back_from_mlflow() {
         .expect("an MLflow 3 logged model");
     let logged = client.get_logged_model(model_id).unwrap();
     assert_eq!(logged.status, "LOGGED_MODEL_READY");
+    // The logged model is the run's output, as MLflow 3's `log_model` links it.
+    let outputs = &client.get_run(run_id).unwrap().outputs.model_outputs;
+    assert!(
+        outputs.iter().any(|o| o.model_id == model_id),
+        "{model_id} not among the run's outputs {outputs:?}"
+    );
     let files: Vec<String> = client
         .list_artifacts(run_id, "model")
         .unwrap()

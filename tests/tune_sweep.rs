@@ -266,6 +266,11 @@ fn a_sweep_reads_back_from_a_real_mlflow_server() {
     let client = distml::tracking::MlflowClient::new(&uri, &config).unwrap();
     let parent = client.get_run(s["run_id"].as_str().unwrap()).unwrap();
     assert_eq!(parent.info.status, "FINISHED");
+    // The parent is created before any child and finished after every child.
+    let (parent_start, parent_end) = (
+        parent.info.start_time.unwrap(),
+        parent.info.end_time.unwrap(),
+    );
     let param = |run: &distml::tracking::Run, k: &str| {
         run.data
             .params
@@ -299,6 +304,14 @@ fn a_sweep_reads_back_from_a_real_mlflow_server() {
             .map(|k| k.value.clone());
         assert_eq!(tag.as_deref(), Some(parent.info.run_id.as_str()));
         assert_eq!(child.info.run_name, t["name"].as_str().unwrap());
+        assert!(
+            child.info.start_time.unwrap() >= parent_start,
+            "child started first"
+        );
+        assert!(
+            child.info.end_time.unwrap() <= parent_end,
+            "child ended last"
+        );
         let expected = if t["status"] == "FAILED" {
             "FAILED"
         } else {
@@ -406,5 +419,102 @@ fn every_trial_of_a_kfold_sweep_matches_scikit_learn() {
             (got - rmse).abs() <= 1e-8 * rmse,
             "{name}: distml {got} vs scikit-learn {rmse}"
         );
+    }
+}
+
+/// Trials are independent of how many run at once: `--parallel 1` and `--parallel 3` give
+/// every trial the same metric, bit for bit, and the same best.
+#[test]
+fn parallel_trials_give_the_sequential_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let run = |parallel: &str| {
+        let mut args = vec!["--data", &data, "--folds", "3", "--parallel", parallel];
+        args.extend(GRID);
+        common::json_result(&tune(tmp.path(), &args, None))
+    };
+    let (one, three) = (run("1"), run("3"));
+    assert_eq!(
+        (one["parallel"].as_u64(), three["parallel"].as_u64()),
+        (Some(1), Some(3))
+    );
+    let metrics = |s: &Value| -> Vec<u64> {
+        s["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["metric"].as_f64().unwrap().to_bits())
+            .collect()
+    };
+    assert_eq!(metrics(&one), metrics(&three));
+    assert_eq!(one["best"]["name"], three["best"]["name"]);
+}
+
+/// With `--folds` and `--valid`, the folds select and `--valid` scores the refit: the
+/// summary's validation metrics are those of `distml train` with the best parameters.
+#[test]
+fn folds_select_and_valid_scores_the_refitted_best() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let valid = common::generate_taxi(tmp.path(), "feb.parquet", 10_000, &["--seed", "8"]);
+    let valid = valid.to_str().unwrap();
+    let mut args = vec![
+        "--data", &data, "--valid", valid, "--folds", "3", "--model", "ridge",
+    ];
+    args.extend(["--grid", "reg=0.001,0.1,10"]);
+    let s = common::json_result(&tune(tmp.path(), &args, None));
+    assert!(s["validation"].as_str().unwrap().contains("3-fold"), "{s}");
+    assert_eq!(s["folds"], 3);
+    let best = s["best"]["params"]["reg"].as_f64().unwrap().to_string();
+    let train = [
+        "train", "--data", &data, "--valid", valid, "--model", "ridge", "--reg", &best,
+    ];
+    let t = common::json_result(&common::distml_in(&train, tmp.path()));
+    assert_eq!(s["rows_valid"], t["rows_valid"]);
+    for key in ["rmse", "mae", "r2"] {
+        let (a, b) = (s[key].as_f64().unwrap(), t[key].as_f64().unwrap());
+        // The same model up to the order its Gram statistics were summed in.
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs(),
+            "{key}: tune {a} vs train {b}"
+        );
+    }
+}
+
+/// `--search random:N` draws N trials from the distributions, reproducibly by `--seed`.
+#[test]
+fn random_search_draws_seeded_trials_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = month(tmp.path());
+    let run = |seed: &str| {
+        let args = [
+            "--data",
+            &data,
+            "--model",
+            "elastic-net",
+            "--search",
+            "random:4",
+            "--seed",
+            seed,
+            "--grid",
+            "reg=loguniform(0.0001,1)",
+            "--grid",
+            "elastic-net=uniform(0,1)",
+        ];
+        common::json_result(&tune(tmp.path(), &args, None))
+    };
+    let (a, b, c) = (run("5"), run("5"), run("6"));
+    assert_eq!(a["search"], "random:4");
+    assert_eq!(names(&a).len(), 4);
+    assert_eq!(names(&a), names(&b), "the same seed draws the same trials");
+    assert_ne!(names(&a), names(&c), "another seed draws others");
+    for t in a["trials"].as_array().unwrap() {
+        let reg = t["params"]["reg"].as_f64().unwrap();
+        let en = t["params"]["elastic-net"].as_f64().unwrap();
+        assert!(
+            (0.0001..=1.0).contains(&reg) && (0.0..=1.0).contains(&en),
+            "{t}"
+        );
+        assert_eq!(t["status"], "FINISHED");
     }
 }

@@ -5,14 +5,20 @@ use super::config::TrackingConfig;
 use super::error::TrackingError;
 use super::retry::RetryPolicy;
 use super::secret::{Auth, Secret};
-use super::test_double::{serve, Reply};
+use super::test_double::{hang_up, serve, Reply};
 
 fn client(uri: &str, auth: Auth) -> MlflowClient {
+    client_with(uri, auth, true)
+}
+
+/// A client with 3 retries and no backoff of its own; `retry_after`: honour `Retry-After`.
+fn client_with(uri: &str, auth: Auth, retry_after: bool) -> MlflowClient {
     let config = TrackingConfig {
         auth,
         retry: RetryPolicy {
             max_retries: 3,
             backoff_factor: 0.0,
+            respect_retry_after: retry_after,
             ..RetryPolicy::default()
         },
         ..TrackingConfig::default()
@@ -33,7 +39,7 @@ const RUN: &str = r#"{"run":{"info":{"run_id":"abc","experiment_id":"1","artifac
 #[test]
 fn idempotent_calls_retry_5xx_and_honour_retry_after() {
     let (uri, seen) = serve(vec![
-        Reply(503, "text/plain", vec![("Retry-After", "0")], "busy".into()),
+        Reply(503, "text/plain", vec![("Retry-After", "1")], "busy".into()),
         Reply::json(500, r#"{"error_code":"INTERNAL_ERROR","message":"db"}"#),
         Reply::json(200, "{}"),
     ]);
@@ -42,6 +48,9 @@ fn idempotent_calls_retry_5xx_and_honour_retry_after() {
         .expect("third attempt succeeds");
     let seen = seen.lock().expect("log");
     assert_eq!(seen.len(), 3);
+    // The client's own backoff is 0: only the server's Retry-After makes it wait a second.
+    let waited = seen[1].at - seen[0].at;
+    assert!(waited >= std::time::Duration::from_secs(1), "{waited:?}");
     assert!(seen
         .iter()
         .all(|s| s.path == "/api/2.0/mlflow/runs/log-batch"));
@@ -163,6 +172,37 @@ fn auth_headers() {
     );
     assert_eq!(seen[1].header("authorization"), Some("Bearer tok"));
     assert_eq!(seen[1].path, "/api/2.0/mlflow/runs/get?run_id=abc");
+}
+
+#[test]
+fn retry_after_is_ignored_when_told_to() {
+    let (uri, seen) = serve(vec![
+        Reply(
+            503,
+            "text/plain",
+            vec![("Retry-After", "30")],
+            "busy".into(),
+        ),
+        Reply::json(200, "{}"),
+    ]);
+    client_with(&uri, Auth::None, false)
+        .log_batch("abc", &[], &[], &[])
+        .expect("second attempt succeeds");
+    let seen = seen.lock().expect("log");
+    assert_eq!(seen.len(), 2);
+    // Honouring it would have waited 30 s.
+    assert!(seen[1].at - seen[0].at < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn a_dropped_connection_is_retried_max_retries_times_then_reported() {
+    let (uri, accepted) = hang_up();
+    let err = client(&uri, Auth::None)
+        .get_run("abc")
+        .expect_err("every attempt is hung up on");
+    assert!(matches!(err, TrackingError::Transport { .. }), "{err:?}");
+    // The first attempt and 3 retries.
+    assert_eq!(*accepted.lock().expect("count"), 4);
 }
 
 #[test]

@@ -4,10 +4,13 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Instant;
 
 /// One recorded request.
 #[derive(Clone, Debug)]
 pub(crate) struct Seen {
+    /// When its request line arrived.
+    pub(crate) at: Instant,
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) headers: Vec<(String, String)>,
@@ -53,6 +56,7 @@ pub(crate) fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<Seen>>>) {
             if reader.read_line(&mut line).is_err() {
                 return;
             }
+            let at = Instant::now();
             let mut parts = line.split_whitespace();
             let method = parts.next().unwrap_or_default().to_string();
             let path = parts.next().unwrap_or_default().to_string();
@@ -74,6 +78,7 @@ pub(crate) fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<Seen>>>) {
             let mut body = vec![0; len];
             let _ = reader.read_exact(&mut body);
             log.lock().expect("log").push(Seen {
+                at,
                 method,
                 path,
                 headers,
@@ -94,4 +99,21 @@ pub(crate) fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<Seen>>>) {
         }
     });
     (uri, seen)
+}
+
+/// Accepts connections and closes each at once, before any answer; returns the base URI and
+/// the count of connections accepted.
+pub(crate) fn hang_up() -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let uri = format!("http://{}", listener.local_addr().expect("addr"));
+    let count = Arc::new(Mutex::new(0));
+    let counted = Arc::clone(&count);
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            *counted.lock().expect("count") += 1;
+            drop(stream);
+        }
+    });
+    (uri, count)
 }

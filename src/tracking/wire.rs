@@ -122,6 +122,24 @@ pub struct RunInputs {
     pub dataset_inputs: Vec<DatasetInput>,
 }
 
+/// A logged model a run produced (`runs/outputs`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelOutput {
+    /// The logged model's id (`m-…`).
+    pub model_id: String,
+    /// The step it was logged at.
+    #[serde(default)]
+    pub step: i64,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOutputs {
+    /// Logged models.
+    #[serde(default)]
+    pub model_outputs: Vec<ModelOutput>,
+}
+
 /// A run as `runs/get` and `runs/search` return it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -133,6 +151,9 @@ pub struct Run {
     /// Dataset inputs.
     #[serde(default)]
     pub inputs: RunInputs,
+    /// Logged models (MLflow 3).
+    #[serde(default)]
+    pub outputs: RunOutputs,
 }
 
 /// An MLflow dataset (name, digest, source, schema, profile).

@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../support/ci.rs"]
+mod ci;
+pub use ci::{in_ci, skip};
+
 /// Runs the `distml` binary with `args`.
 pub fn distml(args: &[&str]) -> Output {
     distml_in(args, Path::new(env!("CARGO_MANIFEST_DIR")))
@@ -37,11 +41,6 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Whether the tests run in CI, where a missing external dependency is a failure, not a skip.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 /// The Python interpreter with pandas/pyarrow (`DISTML_PYTHON`); None (skip) outside CI.
 pub fn python() -> Option<PathBuf> {
     let found = std::env::var_os("DISTML_PYTHON")
@@ -52,8 +51,9 @@ pub fn python() -> Option<PathBuf> {
             !in_ci(),
             "CI=true but DISTML_PYTHON does not name a Python with pandas/pyarrow"
         );
-        eprintln!(
-            "skipped: set DISTML_PYTHON to a Python with pandas and pyarrow to run this test"
+        skip(
+            "a pandas/pyarrow cross-check",
+            "set DISTML_PYTHON to a Python with pandas and pyarrow",
         );
     }
     found

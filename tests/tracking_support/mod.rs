@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use distml::tracking::{RetryPolicy, TrackingConfig};
 
+// Every target that uses these helpers also has `mod common;` (one reading of `CI`).
+use crate::common::{in_ci as ci, skip};
+
 /// The server from `MLFLOW_TRACKING_URI`; with `CI=true` a missing server fails the test.
 pub fn server_uri(test: &str) -> Option<String> {
     match std::env::var("MLFLOW_TRACKING_URI") {
@@ -17,14 +20,10 @@ pub fn server_uri(test: &str) -> Option<String> {
             "{test}: CI=true but MLFLOW_TRACKING_URI is unset; start a server with `eval \"$(.ci/mlflow-server.sh start)\"`"
         ),
         _ => {
-            eprintln!("{test}: skipped: no server (set MLFLOW_TRACKING_URI, see .ci/mlflow-server.sh)");
+            skip(test, "no server (set MLFLOW_TRACKING_URI, see .ci/mlflow-server.sh)");
             None
         }
     }
-}
-
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// The `mlflow` executable for private servers (`DISTML_MLFLOW_BIN`, default `/work/venv/bin/mlflow`).
@@ -41,10 +40,11 @@ pub fn mlflow_bin(test: &str) -> Option<PathBuf> {
             bin.display()
         );
     }
-    eprintln!(
-        "{test}: skipped: no mlflow executable at {} (set DISTML_MLFLOW_BIN)",
+    let why = format!(
+        "no mlflow executable at {} (set DISTML_MLFLOW_BIN)",
         bin.display()
     );
+    skip(test, &why);
     None
 }
 
