@@ -73,6 +73,8 @@ pub(crate) fn run(command: TrainCommand) -> anyhow::Result<()> {
     // parameter-server shard, unless --workers says otherwise.
     let demo_workers = config.data.data.is_empty().then_some(DEMO_WORKERS);
     let cluster = config.cluster.options(demo_workers)?;
+    // The settings logged and saved say how the job really ran.
+    config.cluster.workers = Some(config.cluster.worker_count(demo_workers));
     let _generated = default_data(&mut config.data, command.job.generated_rows())?;
     let tracker = Tracker::from_env(config.tracking.clone())?;
     let summary = run_tracked(&config, cluster.as_ref(), &JobBars::default(), &tracker)?;
