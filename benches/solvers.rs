@@ -72,7 +72,14 @@ fn taxi_blocks() -> (Vec<FeatureBlock>, FeatureLayout) {
     let mut names = vec!["trip_distance".to_string()];
     names.extend((0..ZONES).map(|z| format!("PU={z}")));
     names.extend((0..ZONES).map(|z| format!("DO={z}")));
-    (blocks, FeatureLayout { names, dense: 1 })
+    (
+        blocks,
+        FeatureLayout {
+            names,
+            dense: 1,
+            ..Default::default()
+        },
+    )
 }
 
 fn solvers(c: &mut Criterion) {

@@ -96,6 +96,7 @@ fn blocks(
         FeatureLayout {
             names: names.to_vec(),
             dense: x.ncols(),
+            ..Default::default()
         },
     )
 }
@@ -118,7 +119,7 @@ fn fit(
 ) -> (GlmModel, TrainSummary) {
     let params = params.check().unwrap();
     for (i, b) in blocks.iter().enumerate() {
-        validate(b, i, layout, |y| params.family().check_label(y)).unwrap();
+        validate(b, i, layout, &params.family()).unwrap();
     }
     distml::model::glm::fit(&params, layout, &mut LocalSums::new(blocks)).unwrap()
 }
@@ -517,6 +518,7 @@ fn rank_deficient(parts: usize) -> (Vec<FeatureBlock>, FeatureLayout) {
         FeatureLayout {
             names: names.map(String::from).to_vec(),
             dense: 4,
+            ..Default::default()
         },
     )
 }

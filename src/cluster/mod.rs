@@ -38,6 +38,7 @@ mod settings;
 mod sgd;
 mod sgd_driver;
 mod shard_member;
+mod tree_sums;
 mod vectors;
 mod worker;
 

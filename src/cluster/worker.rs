@@ -426,7 +426,7 @@ async fn blocks(
                     let rows_read = batch.num_rows() as u64;
                     let (block, dropped) = pipeline.transform_counted(&batch)?;
                     let learner = &l.job.job.learner.params;
-                    validate(&block, p, pipeline.layout(), |y| learner.check_label(y))?;
+                    validate(&block, p, pipeline.layout(), learner)?;
                     let info = PartInfo {
                         rows: block.rows(),
                         rows_read,

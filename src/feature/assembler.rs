@@ -86,14 +86,25 @@ impl VectorAssembler {
     pub fn layout(&self, frame: &Frame) -> Result<FeatureLayout, FeatureError> {
         let (dense, sparse) = self.split(frame)?;
         let mut names: Vec<String> = dense.iter().map(|s| s.to_string()).collect();
+        let mut categories = Vec::new();
+        for (j, name) in dense.iter().enumerate() {
+            if let ColumnData::Index(ix) = frame.column(STAGE, name)? {
+                // Index `labels.len()` is the `keep` bucket of unseen values.
+                categories.push((j, ix.labels.len() + 1));
+            }
+        }
+        let mut sparse_columns = Vec::new();
         for name in sparse {
             if let ColumnData::Sparse(s) = frame.column(STAGE, name)? {
                 names.extend(s.names.expand());
+                sparse_columns.extend(s.parts.iter().map(|_| name.to_string()));
             }
         }
         Ok(FeatureLayout {
             names,
             dense: dense.len(),
+            categories,
+            sparse_columns,
         })
     }
 

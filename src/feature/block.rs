@@ -29,6 +29,14 @@ pub struct FeatureLayout {
     pub names: Vec<String>,
     /// Number of dense features (they come first).
     pub dense: usize,
+    /// Dense features holding category indices (a `StringIndexer` or `Bucketizer` output
+    /// assembled as is): `(column, number of categories)`. Trees split them by category.
+    #[serde(default)]
+    pub categories: Vec<(usize, usize)>,
+    /// The input column of each sparse column of a block, in block order (trees treat a
+    /// sparse column's active index as a category).
+    #[serde(default)]
+    pub sparse_columns: Vec<String>,
 }
 
 impl FeatureLayout {

@@ -153,7 +153,13 @@ impl FittedPipeline {
             saved.fit_stats,
         )
         .map_err(|e| corrupt(format!("stages do not fit together: {e}")))?;
-        if fitted.layout() != &body.layout || body.layout.width() != saved.features {
+        // Files before the layout named its categorical columns have only names and the dense
+        // count; those are what such a file can be checked against.
+        let same = fitted.layout().names == body.layout.names
+            && fitted.layout().dense == body.layout.dense;
+        let legacy = body.layout.categories.is_empty() && body.layout.sparse_columns.is_empty();
+        let matches = same && (legacy || fitted.layout() == &body.layout);
+        if !matches || body.layout.width() != saved.features {
             return Err(corrupt(
                 "the stages do not produce the saved feature layout".into(),
             ));

@@ -81,6 +81,9 @@ pub enum ModelError {
     /// There is nothing to train on (no rows, or all weights zero).
     #[error("no training rows (every row was filtered out or has weight 0)")]
     EmptyData,
+    /// A trainer was used out of order (a bug, not bad input).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// The solver broke down numerically (for example a diverging fit).
     #[error("solver failed: {0}")]
     Numerical(String),
@@ -106,7 +109,7 @@ impl ModelError {
                     | linfa::Error::NotEnoughSamples
                     | linfa::Error::MismatchedShapes(..)
             ),
-            ModelError::Shape { .. } | ModelError::Numerical(_) => false,
+            ModelError::Shape { .. } | ModelError::Numerical(_) | ModelError::Internal(_) => false,
         }
     }
 }

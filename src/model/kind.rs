@@ -17,6 +17,8 @@ pub struct KindSpec {
     pub aliases: &'static [&'static str],
     /// The MLlib estimator class it corresponds to (prefix of its MLflow params).
     pub estimator: &'static str,
+    /// The MLlib class when the parameters make it a classifier (`GBTClassifier`), if another.
+    pub classifier: Option<&'static str>,
     /// One line for `--help`.
     pub about: &'static str,
     /// The kind's default parameters.
@@ -49,6 +51,14 @@ impl ModelKind {
     /// The MLlib estimator class (`LinearRegression`, `LogisticRegression`, ...).
     pub fn estimator(self) -> &'static str {
         self.0.estimator
+    }
+
+    /// The MLlib estimator class for `task` (`GBTClassifier` for logistic `gbt`).
+    pub fn estimator_for(self, task: crate::model::Task) -> &'static str {
+        match (task, self.0.classifier) {
+            (crate::model::Task::Classification, Some(c)) => c,
+            _ => self.0.estimator,
+        }
     }
 
     /// The kind's default parameters.

@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::feature::FeatureLayout;
 
-use super::{
-    LearnerParams, Model, ModelError, ModelKind, ParamSpec, SetError, Sums, Task, TrainSummary,
-};
+use super::{LearnerParams, Model, ModelError, ModelKind, SetError, Sums, Task, TrainSummary};
 
 /// The `--model` kind and its checked parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,7 +60,7 @@ impl Learner {
 
     /// The keys this learner's parameters are set by (`reg`, `elastic-net`, ...).
     pub fn keys(&self) -> Vec<String> {
-        self.params.specs().iter().map(ParamSpec::key).collect()
+        self.params.specs().iter().map(|s| s.key()).collect()
     }
 
     /// The iteration budget successive halving divides (GLM: `maxIter`).
@@ -86,7 +84,7 @@ impl Learner {
     /// The parameters as MLflow params, named as MLlib's pyspark autologger names them
     /// (`LinearRegression.regParam`), plus `model`.
     pub fn mlflow_params(&self) -> Vec<(String, String)> {
-        let estimator = self.model.estimator();
+        let estimator = self.model.estimator_for(self.task());
         let mut out = vec![("model".to_string(), self.model.as_str().to_string())];
         out.extend(
             self.params

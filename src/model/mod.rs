@@ -31,6 +31,7 @@ mod scoring;
 pub mod solve;
 mod summary;
 mod sums;
+pub mod trees;
 mod validate;
 
 pub use directory::{ModelDirError, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
@@ -45,5 +46,5 @@ pub(crate) use registry::all_kinds;
 pub use registry::{all_param_specs, Learn, LearnerParams, Model};
 pub use scoring::{Evaluation, ScoreError, Scorer};
 pub use summary::TrainSummary;
-pub use sums::{GlmSums, Sums, Trainer};
-pub use validate::validate;
+pub use sums::{GlmSums, Sums, Trainer, TreeSketches, TreeSums};
+pub use validate::{validate, Accepts};

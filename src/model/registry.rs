@@ -9,6 +9,7 @@ use crate::feature::{FeatureBlock, FeatureLayout};
 
 use super::glm::{GlmModel, GlmValidParams};
 use super::kind::KindSpec;
+use super::trees::{TreeModel, TreeValidParams};
 use super::{ModelError, ParamSpec, Predictor, SetError, Sums, Task, TrainSummary};
 
 /// What a learner family's checked parameters provide.
@@ -33,6 +34,19 @@ pub trait Learn: Clone {
     fn budget(&self) -> usize;
     /// These parameters with another iteration budget.
     fn with_budget(&self, budget: usize) -> Self;
+    /// Whether this parameter applies to these parameters' kind (a forest has no learning rate).
+    fn accepts(&self, _spec: &ParamSpec) -> bool {
+        true
+    }
+    /// Whether the learner splits category-index features itself (so pipelines need not one-hot
+    /// encode them).
+    fn native_categories(&self) -> bool {
+        false
+    }
+    /// Whether NaN features are missing values the learner handles (else they are an error).
+    fn allows_missing(&self) -> bool {
+        false
+    }
     /// Fits on the rows behind `sums`, whose features are laid out as `layout`.
     fn fit<S: Sums>(
         &self,
@@ -52,6 +66,8 @@ macro_rules! learners {
         }
 
         /// A fitted model of any learner family; `model.json` tags it with `kind`.
+        // A job holds one or two models: their size differences cost nothing worth a box.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "kind", rename_all = "kebab-case")]
         #[non_exhaustive]
@@ -92,17 +108,30 @@ macro_rules! learners {
             pub fn check(&self) -> Result<(), ModelError> {
                 match self { $( Self::$family(p) => p.check(), )* }
             }
-            /// Sets one parameter from text.
+            /// Sets one parameter from text (unknown to this kind: [`SetError::Unknown`]).
             pub fn set_text(&mut self, key: &str, text: &str) -> Result<(), SetError> {
+                let wanted = key.trim_start_matches("--");
+                let known = self.specs().iter().any(|s| s.key() == wanted || s.field == wanted);
+                if !known {
+                    return Err(SetError::Unknown(wanted.to_string()));
+                }
                 match self { $( Self::$family(p) => p.set_text(key, text), )* }
             }
-            /// Every parameter with its value as text.
+            /// Every parameter of this kind with its value as text.
             pub fn values(&self) -> Vec<(&'static ParamSpec, String)> {
-                match self { $( Self::$family(p) => p.values(), )* }
+                match self { $( Self::$family(p) => p.values().into_iter().filter(|(s, _)| p.accepts(s)).collect(), )* }
             }
-            /// This family's settable parameters.
-            pub fn specs(&self) -> &'static [ParamSpec] {
-                match self { $( Self::$family(_) => <$params as Learn>::specs(), )* }
+            /// This kind's settable parameters.
+            pub fn specs(&self) -> Vec<&'static ParamSpec> {
+                match self { $( Self::$family(p) => <$params as Learn>::specs().iter().filter(|s| p.accepts(s)).collect(), )* }
+            }
+            /// Whether the learner splits category-index features itself.
+            pub fn native_categories(&self) -> bool {
+                match self { $( Self::$family(p) => p.native_categories(), )* }
+            }
+            /// Whether NaN features are missing values the learner handles.
+            pub fn allows_missing(&self) -> bool {
+                match self { $( Self::$family(p) => p.allows_missing(), )* }
             }
             /// Regression or classification.
             pub fn task(&self) -> Task {
@@ -145,4 +174,6 @@ macro_rules! learners {
 learners! {
     /// Generalised linear models: least squares, ridge, lasso, elastic net, logistic, Poisson.
     Glm = "glm" (GlmValidParams => GlmModel),
+    /// Histogram trees: gradient-boosted trees, random forests, decision trees.
+    Trees = "trees" (TreeValidParams => TreeModel),
 }

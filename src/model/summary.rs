@@ -21,4 +21,10 @@ pub struct TrainSummary {
     pub features: usize,
     /// Wall-clock seconds of the fit.
     pub seconds: f64,
+    /// Mean validation loss after each iteration (trees with validation rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_history: Vec<f64>,
+    /// The iteration with the best validation loss (1-based), when there was validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_iteration: Option<usize>,
 }

@@ -3,21 +3,46 @@
 
 use crate::feature::{FeatureBlock, FeatureLayout, SparseColumn};
 
-use super::ModelError;
+use super::{Family, LearnerParams, ModelError};
 
-/// Checks that `block` fits `layout` and that every feature, label and weight is usable;
-/// `check_label` says why a label is not (e.g. `Family::check_label`); `index` is the block's
-/// position, quoted in errors.
+/// What a learner accepts as input besides shapes: which labels, and whether NaN features are
+/// missing values it handles.
+pub trait Accepts {
+    /// Why `y` is not a label the learner accepts, or `None`.
+    fn check_label(&self, y: f64) -> Option<&'static str>;
+    /// Whether NaN features are missing values (infinite ones never are).
+    fn allows_missing(&self) -> bool {
+        false
+    }
+}
+
+impl Accepts for LearnerParams {
+    fn check_label(&self, y: f64) -> Option<&'static str> {
+        LearnerParams::check_label(self, y)
+    }
+    fn allows_missing(&self) -> bool {
+        LearnerParams::allows_missing(self)
+    }
+}
+
+impl Accepts for Family {
+    fn check_label(&self, y: f64) -> Option<&'static str> {
+        Family::check_label(*self, y)
+    }
+}
+
+/// Checks that `block` fits `layout` and that every feature, label and weight is one the
+/// learner `accepts`; `index` is the block's position, quoted in errors.
 pub fn validate(
     block: &FeatureBlock,
     index: usize,
     layout: &FeatureLayout,
-    check_label: impl Fn(f64) -> Option<&'static str>,
+    accepts: &impl Accepts,
 ) -> Result<(), ModelError> {
     check_dense_shape(block, index, layout)?;
     check_weights(block, index)?;
     for (row, &y) in block.label.iter().enumerate() {
-        if let Some(reason) = check_label(y) {
+        if let Some(reason) = accepts.check_label(y) {
             return Err(ModelError::InvalidLabel {
                 row,
                 block: index,
@@ -26,8 +51,9 @@ pub fn validate(
             });
         }
     }
+    let bad = |v: f64| !(v.is_finite() || (v.is_nan() && accepts.allows_missing()));
     for (j, column) in block.dense.columns().into_iter().enumerate() {
-        if let Some((row, &value)) = column.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((row, &value)) = column.iter().enumerate().find(|(_, v)| bad(**v)) {
             return Err(ModelError::NonFiniteFeature {
                 feature: feature_name(layout, j),
                 row,
@@ -150,9 +176,9 @@ mod tests {
     #[test]
     fn validate_names_the_non_finite_feature_and_row() {
         let (mut block, layout) = toy_block();
-        assert!(validate(&block, 0, &layout, |y| Family::Gaussian.check_label(y)).is_ok());
+        assert!(validate(&block, 0, &layout, &Family::Gaussian).is_ok());
         block.dense[[2, 1]] = f64::NAN;
-        let err = validate(&block, 3, &layout, |y| Family::Gaussian.check_label(y)).unwrap_err();
+        let err = validate(&block, 3, &layout, &Family::Gaussian).unwrap_err();
         assert!(err.is_user_error());
         assert!(
             err.to_string().contains("'b'") && err.to_string().contains("row 2"),
@@ -160,13 +186,26 @@ mod tests {
         );
         let (mut block, layout) = toy_block();
         block.sparse[1].values.as_mut().unwrap()[3] = f64::INFINITY;
-        let err = validate(&block, 0, &layout, |y| Family::Gaussian.check_label(y)).unwrap_err();
+        let err = validate(&block, 0, &layout, &Family::Gaussian).unwrap_err();
         assert!(err.to_string().contains("'d1'"), "{err}");
         let (block, layout) = toy_block();
-        let err = validate(&block, 0, &layout, |y| Family::Binomial.check_label(y)).unwrap_err();
+        let err = validate(&block, 0, &layout, &Family::Binomial).unwrap_err();
         assert!(
             matches!(err, ModelError::InvalidLabel { row: 1, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn trees_take_nan_as_missing_but_not_infinity() {
+        use crate::model::trees::{Ensemble, TreeParams};
+        let trees = LearnerParams::Trees(TreeParams::new(Ensemble::Boosting).check().unwrap());
+        let (mut block, layout) = toy_block();
+        block.dense[[2, 1]] = f64::NAN;
+        assert!(validate(&block, 0, &layout, &trees).is_ok());
+        assert!(validate(&block, 0, &layout, &Family::Gaussian).is_err());
+        block.dense[[2, 1]] = f64::INFINITY;
+        let err = validate(&block, 0, &layout, &trees).unwrap_err();
+        assert!(err.to_string().contains("'b'"), "{err}");
     }
 }

@@ -13,7 +13,7 @@ use crate::tracking::RunHandle;
 use super::report::Report;
 use super::split::{fit_split, RowSplit};
 use super::summary::{JobSummary, PhaseSeconds};
-use super::{fit_local, pipeline_spec, JobConfig, JobError};
+use super::{fit_local_with, pipeline_spec, JobConfig, JobError};
 
 /// Share of rows held out for validation when no `--valid` file is given.
 pub const HOLDOUT_FRACTION: f64 = 0.2;
@@ -101,7 +101,7 @@ pub fn run_train_on(
     }
     let layout = features.pipeline.layout();
     for (i, block) in features.valid.iter().enumerate() {
-        validate(block, i, layout, |y| config.learner.params.check_label(y))?;
+        validate(block, i, layout, &config.learner.params)?;
     }
 
     let phase = Instant::now();
@@ -113,11 +113,17 @@ pub fn run_train_on(
             seconds.train = fit.seconds;
             (fit.model, fit.summary)
         }
-        None => fit_local(&config.learner, &features.train.blocks, layout)?,
+        None => fit_local_with(
+            &config.learner,
+            &features.train.blocks,
+            &features.valid,
+            layout,
+        )?,
     };
     progress.finish();
     seconds.train += phase.elapsed().as_secs_f64();
     report.training(&training)?;
+    report.model_insights(&model)?;
 
     let phase = Instant::now();
     let train_metrics = evaluate(&model, &features.train.blocks);
@@ -127,6 +133,9 @@ pub fn run_train_on(
     };
     seconds.evaluate = phase.elapsed().as_secs_f64();
     let mut summary = JobSummary::train(config, &features.pipeline, &training, workers);
+    if let Model::Trees(trees) = &model {
+        summary.trees = Some(trees.trees.len());
+    }
     summary.rows_train = rows(&features.train.blocks);
     summary.rows_valid = rows(&features.valid);
     summary.validation = features.validation;
@@ -158,7 +167,8 @@ fn rows(blocks: &[FeatureBlock]) -> u64 {
 /// column fails here, before any row is read.
 fn open(config: &JobConfig) -> Result<Inputs, JobError> {
     let (train, valid) = config.data.open()?;
-    let spec = pipeline_spec(&config.features, &train)?;
+    let native = config.learner.params.native_categories();
+    let spec = pipeline_spec(&config.features, &train, native)?;
     Ok(Inputs { train, valid, spec })
 }
 

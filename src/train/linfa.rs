@@ -32,6 +32,7 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for GlmValidParams {
         let layout = FeatureLayout {
             names,
             dense: x.ncols(),
+            ..Default::default()
         };
         let block = FeatureBlock {
             dense: x.clone(),
@@ -39,7 +40,7 @@ impl Fit<Array2<f64>, Array1<f64>, ModelError> for GlmValidParams {
             label: y.clone(),
             weight: weights,
         };
-        validate(&block, 0, &layout, |y| self.family().check_label(y))?;
+        validate(&block, 0, &layout, &self.family())?;
         let (model, _) = fit(
             self,
             &layout,

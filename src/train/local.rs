@@ -12,6 +12,9 @@ use crate::model::glm::{
     BlockGradient, FeatureStats, GlmValidParams, GramSummary, NormalEquations, Objective,
 };
 use crate::model::solve::{Adam, SolverRun};
+use crate::model::trees::Source;
+
+use super::local_trees::LocalTrees;
 use crate::model::{validate, Family, GlmSums, Learner, Model, ModelError, TrainSummary, Trainer};
 
 /// The Gram statistics of `blocks` for `p` features (`None` for no blocks): one summary per
@@ -27,8 +30,12 @@ pub fn gram_of(blocks: &[FeatureBlock], p: usize) -> Option<GramSummary> {
 /// The sums of the blocks of this process.
 #[derive(Debug)]
 pub struct LocalSums<'a> {
-    blocks: &'a [FeatureBlock],
+    pub(super) blocks: &'a [FeatureBlock],
     normal: Normal<'a>,
+    /// Validation blocks trees report their loss on (and stop early by).
+    pub(super) valid: &'a [FeatureBlock],
+    pub(super) tree_sources: Vec<(Source, String)>,
+    pub(super) trees: Option<Box<LocalTrees>>,
 }
 
 /// The normal equations: computed on first use, or shared (a tuning fold's, computed once and
@@ -45,15 +52,24 @@ impl<'a> LocalSums<'a> {
         LocalSums {
             blocks,
             normal: Normal::Computed(None),
+            valid: &[],
+            tree_sources: Vec::new(),
+            trees: None,
         }
+    }
+
+    /// These sums, with `valid` as the validation rows trees report (and stop early) on.
+    pub fn with_validation(mut self, valid: &'a [FeatureBlock]) -> Self {
+        self.valid = valid;
+        self
     }
 
     /// The sums of `blocks` whose normal equations are already known (tuning's cached folds,
     /// whose blocks may be empty when only the statistics are kept).
     pub fn sharing(blocks: &'a [FeatureBlock], normal: &'a NormalEquations) -> Self {
         LocalSums {
-            blocks,
             normal: Normal::Shared(normal),
+            ..LocalSums::new(blocks)
         }
     }
 
@@ -187,8 +203,19 @@ pub fn fit_local(
     blocks: &[FeatureBlock],
     layout: &FeatureLayout,
 ) -> Result<(Model, TrainSummary), ModelError> {
+    fit_local_with(learner, blocks, &[], layout)
+}
+
+/// [`fit_local`] with validation rows (already validated), on which trees report their loss
+/// per iteration and stop early.
+pub fn fit_local_with(
+    learner: &Learner,
+    blocks: &[FeatureBlock],
+    valid: &[FeatureBlock],
+    layout: &FeatureLayout,
+) -> Result<(Model, TrainSummary), ModelError> {
     check_blocks(learner, blocks, layout)?;
-    learner.fit(layout, &mut LocalSums::new(blocks))
+    learner.fit(layout, &mut LocalSums::new(blocks).with_validation(valid))
 }
 
 /// Validates all blocks in parallel and reports the error of the first bad block.
@@ -207,7 +234,7 @@ pub fn check_blocks(
     let results: Vec<Result<(), ModelError>> = blocks
         .par_iter()
         .enumerate()
-        .map(|(i, b)| validate(b, i, layout, |y| learner.params.check_label(y)))
+        .map(|(i, b)| validate(b, i, layout, &learner.params))
         .collect();
     results.into_iter().collect::<Result<(), _>>()?;
     if blocks.iter().all(|b| b.rows() == 0) {

@@ -7,6 +7,7 @@ mod features;
 pub mod job;
 mod linfa;
 pub mod local;
+mod local_trees;
 pub mod report;
 pub mod split;
 mod summary;
@@ -18,5 +19,5 @@ pub use config::{
 pub use error::JobError;
 pub use features::pipeline_spec;
 pub use job::{run_tracked, run_train, run_train_on, JobProgress, TrainOutcome};
-pub use local::{check_blocks, fit_local, gram_of, LocalSums};
+pub use local::{check_blocks, fit_local, fit_local_with, gram_of, LocalSums};
 pub use summary::{JobSummary, PhaseSeconds};

@@ -71,13 +71,53 @@ impl<'a> Report<'a> {
         Ok(())
     }
 
-    /// The objective per iteration, as `training_loss` by step.
+    /// The objective per iteration, as `training_loss` by step, and the validation loss per
+    /// iteration (trees) as `validation_loss`.
     pub fn training(&self, training: &TrainSummary) -> Result<(), JobError> {
         if let Some(run) = self.run {
             for (step, loss) in training.loss_history.iter().enumerate() {
                 run.log_metric("training_loss", *loss, step as i64)?;
             }
+            for (step, loss) in training.validation_history.iter().enumerate() {
+                run.log_metric("validation_loss", *loss, step as i64)?;
+            }
+            if let Some(best) = training.best_iteration {
+                run.log_metric("best_iteration", best as f64, 0)?;
+            }
         }
+        Ok(())
+    }
+
+    /// What a model says of its features: for trees, each feature's share of the split gain
+    /// as `feature_importance.<feature>` metrics and `feature_importance/feature_importance.json`
+    /// (gain, share, splits) as an artifact.
+    pub fn model_insights(&self, model: &Model) -> Result<(), JobError> {
+        let (Some(run), Model::Trees(trees)) = (self.run, model) else {
+            return Ok(());
+        };
+        let importance = trees.feature_importance();
+        let keys: Vec<(String, f64)> = importance
+            .iter()
+            .map(|f| {
+                (
+                    format!("feature_importance.{}", metric_key(&f.feature)),
+                    f.share,
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, f64)> = keys.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        run.log_metrics(&refs, 0)?;
+        let dir = tempfile::tempdir().map_err(|source| JobError::Io {
+            path: "temporary directory".into(),
+            source,
+        })?;
+        let path = dir.path().join("feature_importance.json");
+        let json = serde_json::to_string_pretty(&importance).unwrap_or_default();
+        std::fs::write(&path, json).map_err(|source| JobError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        run.log_artifacts(dir.path(), "feature_importance")?;
         Ok(())
     }
 
@@ -102,6 +142,16 @@ impl<'a> Report<'a> {
         run.set_tag("distml.solver", &summary.solver)?;
         Ok(())
     }
+}
+
+/// `name` as an MLflow metric key: letters, digits, `_ - . /` and spaces kept, the rest `_`.
+fn metric_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c.is_ascii_alphanumeric() || "_-./ ".contains(c) {
+            true => c,
+            false => '_',
+        })
+        .collect()
 }
 
 /// The files of a fitted model to upload: `dir` when it was saved, else a temporary copy of

@@ -51,8 +51,14 @@ pub struct JobSummary {
     pub metrics: BTreeMap<String, f64>,
     /// Training-set metrics.
     pub train_metrics: Metrics,
-    /// Solver iterations.
+    /// Solver iterations (trees: the trees grown).
     pub iterations: usize,
+    /// Trees in the model (a boosted model keeps those up to its best iteration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trees: Option<usize>,
+    /// The iteration with the best validation loss (trees with validation rows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub best_iteration: Option<usize>,
     /// The solver that ran.
     pub solver: String,
     /// Worker processes (0: in-process rayon trainer).
@@ -88,6 +94,7 @@ impl JobSummary {
             model: config.learner.model.as_str().into(),
             features: pipeline.layout().width(),
             iterations: training.iterations,
+            best_iteration: training.best_iteration,
             solver: training.solver.clone(),
             workers,
             ..Default::default()

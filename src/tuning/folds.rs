@@ -102,7 +102,7 @@ pub fn gram_statistics(
     family: Family,
 ) -> Result<GramSummary, ModelError> {
     for (i, b) in blocks.iter().enumerate() {
-        validate(b, i, layout, |y| family.check_label(y))?;
+        validate(b, i, layout, &family)?;
     }
     gram_of(blocks, layout.width()).ok_or(ModelError::EmptyData)
 }

@@ -58,7 +58,11 @@ pub fn prepare(
     let open_seconds = started.elapsed().as_secs_f64();
     let phase = Instant::now();
     let split = split_of(folds, valid_source.is_some(), seed)?;
-    let spec = pipeline_spec(&config.features, &source)?;
+    let spec = pipeline_spec(
+        &config.features,
+        &source,
+        config.learner.params.native_categories(),
+    )?;
     // The projected raw columns are read once; every fit and transform runs from memory.
     let raw = read_raw(&spec, &source)?;
     tracing::debug!(

@@ -227,6 +227,7 @@ mod tests {
         let layout = FeatureLayout {
             names: vec!["a".into(), "b".into()],
             dense: 2,
+            ..Default::default()
         };
         let parts = crate::train::split::RowSplit::KFold { k: 3, seed: 1 }.assign(0, rows, None);
         let side = |keep: &dyn Fn(u8) -> bool| {

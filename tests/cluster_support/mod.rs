@@ -55,7 +55,7 @@ pub fn job(data: &Path, settings: &[(&str, &str)]) -> ClusterJob {
     ClusterJob {
         data: vec![data.to_path_buf()],
         partitions: Some(PARTITIONS),
-        pipeline: pipeline_spec(&features, &source).unwrap(),
+        pipeline: pipeline_spec(&features, &source, false).unwrap(),
         learner: Learner::with_settings("linear".parse().unwrap(), all).unwrap(),
     }
 }

@@ -126,7 +126,14 @@ pub(crate) mod tests {
             label: array![1.0, 2.0, 0.0, 3.0],
             weight: Some(array![1.0, 2.0, 0.5, 1.0]),
         };
-        (block, FeatureLayout { names, dense: 2 })
+        (
+            block,
+            FeatureLayout {
+                names,
+                dense: 2,
+                ..Default::default()
+            },
+        )
     }
 
     /// The block as a dense row-major matrix (only for tests).

@@ -113,6 +113,8 @@ pub fn fit<S: GlmSums>(
         weight,
         features: p,
         seconds: started.elapsed().as_secs_f64(),
+        validation_history: Vec::new(),
+        best_iteration: None,
     };
     Ok((model, summary))
 }

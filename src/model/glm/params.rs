@@ -279,7 +279,7 @@ mod tests {
             "elasticnet".parse::<ModelKind>().unwrap().as_str(),
             "elastic-net"
         );
-        assert!("tree".parse::<ModelKind>().unwrap_err().is_user_error());
+        assert!("svm".parse::<ModelKind>().unwrap_err().is_user_error());
     }
 
     #[test]

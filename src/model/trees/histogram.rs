@@ -1,0 +1,200 @@
+//! Gradient histograms: for every feature and bin, the sums of the gradient, the hessian and
+//! the row weight (count) of a leaf's rows. One flat vector over all features — so a parameter
+//! server sums it like any other statistic — merged by adding, and the larger child of a split
+//! is its parent minus the smaller child.
+
+use std::borrow::Cow;
+
+use super::binning::{BinColumn, BinnedBlock};
+
+/// Floats per bin: gradient, hessian, count.
+pub const STRIDE: usize = 3;
+
+/// Sums of gradient, hessian and count per bin of every feature (features at their offsets).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// `[g, h, c]` per bin, features one after another.
+    pub sums: Vec<f64>,
+}
+
+/// The sums of a set of rows: what a leaf's value and a split's gain are computed from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSums {
+    /// Σ gradient.
+    pub g: f64,
+    /// Σ hessian.
+    pub h: f64,
+    /// Σ row weight (the row count without weights or bootstrap).
+    pub c: f64,
+}
+
+impl NodeSums {
+    /// `self − other`.
+    pub fn minus(self, other: NodeSums) -> NodeSums {
+        NodeSums {
+            g: self.g - other.g,
+            h: self.h - other.h,
+            c: self.c - other.c,
+        }
+    }
+
+    /// `self + other`.
+    pub fn plus(self, other: NodeSums) -> NodeSums {
+        NodeSums {
+            g: self.g + other.g,
+            h: self.h + other.h,
+            c: self.c + other.c,
+        }
+    }
+}
+
+impl Histogram {
+    /// All zeros for `bins` bins in total.
+    pub fn zeros(bins: usize) -> Self {
+        Histogram {
+            sums: vec![0.0; bins * STRIDE],
+        }
+    }
+
+    /// The histogram of `rows` of `block`, whose gradients, hessians and counts (bootstrap
+    /// multiplicities) are `grad`, `hess` and `count` (indexed by row; `hess` is `None` when it
+    /// equals the count, as for squared error without weights — one sum less per row);
+    /// `offsets` place each feature.
+    pub fn of_rows<'a>(
+        block: &BinnedBlock,
+        rows: &[u32],
+        grad: &'a [f64],
+        hess: Option<&'a [f64]>,
+        count: &'a [f64],
+        offsets: &[usize],
+        bins: usize,
+    ) -> Self {
+        let mut hist = Histogram::zeros(bins);
+        // A leaf's rows are spread over the partition: gather their gradients once, so that
+        // each feature's pass reads them in sequence (LightGBM's ordered gradients).
+        let spread = rows.len() < grad.len();
+        let gather = |v: &'a [f64]| -> Cow<'a, [f64]> {
+            match spread {
+                true => Cow::Owned(rows.iter().map(|&r| v[r as usize]).collect()),
+                false => Cow::Borrowed(v),
+            }
+        };
+        let (g, c, h) = (gather(grad), gather(count), hess.map(gather));
+        for (column, &offset) in block.columns.iter().zip(offsets) {
+            let out = &mut hist.sums[offset * STRIDE..];
+            match (column, &h) {
+                (BinColumn::U8(v), Some(h)) => accumulate(out, rows, v, &g, h, &c),
+                (BinColumn::U16(v), Some(h)) => accumulate(out, rows, v, &g, h, &c),
+                (BinColumn::U8(v), None) => accumulate_unit(out, rows, v, &g, &c),
+                (BinColumn::U16(v), None) => accumulate_unit(out, rows, v, &g, &c),
+            }
+        }
+        if hess.is_none() {
+            for bin in hist.sums.chunks_exact_mut(STRIDE) {
+                bin[1] = bin[2];
+            }
+        }
+        hist
+    }
+
+    /// Adds `other` into `self` (the same bins).
+    pub fn merge(mut self, other: &Histogram) -> Self {
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a += b;
+        }
+        self
+    }
+
+    /// `self − other`: the larger child from its parent (`self`) and the smaller child.
+    pub fn subtract(&mut self, other: &Histogram) {
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a -= b;
+        }
+    }
+
+    /// The sums of bin `b` (an absolute bin index: offset + bin).
+    #[inline]
+    pub fn bin(&self, b: usize) -> NodeSums {
+        let s = &self.sums[b * STRIDE..b * STRIDE + STRIDE];
+        NodeSums {
+            g: s[0],
+            h: s[1],
+            c: s[2],
+        }
+    }
+
+    /// The sums of every row, from the bins of one feature (`offset..offset + len`).
+    pub fn total(&self, offset: usize, len: usize) -> NodeSums {
+        (offset..offset + len).fold(NodeSums::default(), |t, b| t.plus(self.bin(b)))
+    }
+}
+
+/// Adds each row's gradient, hessian and count (in `rows` order) to its bin of one feature.
+#[inline]
+fn accumulate<B: Copy + Into<usize>>(
+    out: &mut [f64],
+    rows: &[u32],
+    bins: &[B],
+    grad: &[f64],
+    hess: &[f64],
+    count: &[f64],
+) {
+    for (i, &r) in rows.iter().enumerate() {
+        let b = bins[r as usize].into() * STRIDE;
+        out[b] += grad[i];
+        out[b + 1] += hess[i];
+        out[b + 2] += count[i];
+    }
+}
+
+/// Adds each row's gradient and count (in `rows` order) to its bin of one feature (the hessian
+/// is the count).
+#[inline]
+fn accumulate_unit<B: Copy + Into<usize>>(
+    out: &mut [f64],
+    rows: &[u32],
+    bins: &[B],
+    grad: &[f64],
+    count: &[f64],
+) {
+    for (i, &r) in rows.iter().enumerate() {
+        let b = bins[r as usize].into() * STRIDE;
+        out[b] += grad[i];
+        out[b + 2] += count[i];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block() -> BinnedBlock {
+        BinnedBlock {
+            columns: vec![
+                BinColumn::U8(vec![0, 1, 1, 2, 0, 2]),
+                BinColumn::U16(vec![1, 1, 0, 0, 1, 0]),
+            ],
+            label: vec![0.0; 6],
+            weight: None,
+        }
+    }
+
+    #[test]
+    fn children_sum_to_their_parent() {
+        let b = block();
+        let g = [0.5, -1.0, 2.0, 0.25, -0.75, 1.5];
+        let h = [1.0; 6];
+        let w = [1.0; 6];
+        let offsets = [0, 3];
+        let parent = Histogram::of_rows(&b, &[0, 1, 2, 3, 4, 5], &g, Some(&h), &w, &offsets, 5);
+        let left = Histogram::of_rows(&b, &[0, 2, 4], &g, Some(&h), &w, &offsets, 5);
+        let right = Histogram::of_rows(&b, &[1, 3, 5], &g, None, &w, &offsets, 5);
+        let mut derived = parent.clone();
+        derived.subtract(&left);
+        assert_eq!(derived, right);
+        assert_eq!(left.merge(&right), parent);
+        let total = parent.total(0, 3);
+        assert_eq!((total.g, total.h, total.c), (2.5, 6.0, 6.0));
+        assert_eq!(parent.total(3, 2), total);
+    }
+}

@@ -1,0 +1,205 @@
+//! The local trainer's tree sums: every block binned once (a [`TreePartition`] each, rayon over
+//! blocks), leaf histograms merged over blocks in [`tree_reduce`]'s fixed tree — the order a
+//! parameter-server shard merges the workers' per-partition pushes in — so a distributed fit
+//! grows the same trees bit for bit.
+
+use rayon::prelude::*;
+
+use crate::feature::{FeatureBlock, FeatureLayout};
+use crate::merge::tree_reduce;
+use crate::model::trees::{
+    built_child, sources, BinTree, Binning, DataSketch, LeafHistograms, LossSums, Losses, NodeSums,
+    Split, SplitRequest, SplitSearch, TreePartition, TreeStart, ValueSketch,
+};
+use crate::model::{ModelError, TreeSketches, TreeSums};
+
+use super::LocalSums;
+
+/// The binned blocks and the open leaves' histograms.
+#[derive(Debug)]
+pub(super) struct LocalTrees {
+    binning: Binning,
+    offsets: Vec<usize>,
+    bins: usize,
+    parts: Vec<TreePartition>,
+    valid: Vec<TreePartition>,
+    leaves: LeafHistograms,
+    search: SplitSearch,
+    root: NodeSums,
+}
+
+impl LocalSums<'_> {
+    fn trees(&mut self) -> Result<&mut LocalTrees, ModelError> {
+        self.trees
+            .as_deref_mut()
+            .ok_or(ModelError::Internal("tree sums used before bin()"))
+    }
+}
+
+/// Sums `items` in the fixed tree every trainer uses.
+fn merged<T: Clone + Send + Sync>(items: &[T], merge: impl Fn(T, T) -> T + Sync) -> Option<T> {
+    tree_reduce(items, &|x: &T| x.clone(), &merge)
+}
+
+impl TreeSums for LocalSums<'_> {
+    fn sketches(&mut self, layout: &FeatureLayout) -> Result<TreeSketches, ModelError> {
+        let sparse = self.blocks.first().map_or(&[][..], |b| &b.sparse[..]);
+        let sources = sources(layout, sparse);
+        let sketch = tree_reduce(self.blocks, &|b| DataSketch::of(b, &sources), &|a, b| {
+            a.merge(&b)
+        })
+        .ok_or(ModelError::EmptyData)?;
+        self.tree_sources = sources.clone();
+        Ok((sources, sketch))
+    }
+
+    fn bin(
+        &mut self,
+        binning: &Binning,
+        init: f64,
+        search: &SplitSearch,
+    ) -> Result<(), ModelError> {
+        let sources = std::mem::take(&mut self.tree_sources);
+        let bin = |blocks: &[FeatureBlock]| -> Vec<TreePartition> {
+            blocks
+                .par_iter()
+                .enumerate()
+                .map(|(i, b)| TreePartition::new(i, b, &sources, binning, init))
+                .collect()
+        };
+        let (offsets, bins) = binning.offsets();
+        let parts = bin(self.blocks);
+        let valid = bin(self.valid);
+        self.trees = Some(Box::new(LocalTrees {
+            leaves: LeafHistograms::new(&binning.features, 0..binning.features.len()),
+            binning: binning.clone(),
+            offsets,
+            bins,
+            parts,
+            valid,
+            search: *search,
+            root: NodeSums::default(),
+        }));
+        Ok(())
+    }
+
+    fn start_tree(&mut self, start: &TreeStart) -> Result<NodeSums, ModelError> {
+        let trees = self.trees()?;
+        let sums: Vec<NodeSums> = trees
+            .parts
+            .par_iter_mut()
+            .map(|p| p.start_tree(start))
+            .collect();
+        trees
+            .valid
+            .par_iter_mut()
+            .for_each(TreePartition::start_routing);
+        trees.root = merged(&sums, NodeSums::plus).unwrap_or_default();
+        Ok(trees.root)
+    }
+
+    fn best_splits(&mut self, requests: &[SplitRequest]) -> Result<Vec<Option<Split>>, ModelError> {
+        let trees = self.trees()?;
+        let mut out = Vec::new();
+        for request in requests {
+            match request {
+                SplitRequest::Root { features } => {
+                    let hist = trees.histogram(0);
+                    trees.leaves.root(hist, trees.root);
+                    out.push(trees.best(0, features));
+                }
+                SplitRequest::Children {
+                    left,
+                    right,
+                    left_features,
+                    right_features,
+                } => {
+                    let (l, r) = (*left, *right);
+                    if left_features.is_empty() && right_features.is_empty() {
+                        trees.leaves.close(l);
+                        out.extend([None, None]);
+                        continue;
+                    }
+                    let built = match built_child(trees.leaves.sums(l), trees.leaves.sums(r)) {
+                        true => l,
+                        false => r,
+                    };
+                    let hist = trees.histogram(built);
+                    trees.leaves.children(l, r, hist);
+                    out.push(trees.best(l, left_features));
+                    out.push(trees.best(r, right_features));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn split(&mut self, leaf: usize, split: &Split, right: usize) -> Result<(), ModelError> {
+        let trees = self.trees()?;
+        let binning = &trees.binning;
+        trees
+            .parts
+            .par_iter_mut()
+            .for_each(|p| p.split(leaf, split, right, binning));
+        trees
+            .valid
+            .par_iter_mut()
+            .for_each(|p| p.split(leaf, split, right, binning));
+        trees.leaves.split(leaf, split, right);
+        Ok(())
+    }
+
+    fn leaf_residuals(&mut self, leaves: usize) -> Result<Vec<ValueSketch>, ModelError> {
+        let trees = self.trees()?;
+        let per_part: Vec<Vec<ValueSketch>> = trees
+            .parts
+            .par_iter()
+            .map(|p| {
+                (0..leaves)
+                    .map(|leaf| ValueSketch::of(p.residuals(leaf)))
+                    .collect()
+            })
+            .collect();
+        let merge = |a: Vec<ValueSketch>, b: Vec<ValueSketch>| {
+            a.into_iter().zip(&b).map(|(x, y)| x.merge(y)).collect()
+        };
+        Ok(merged(&per_part, merge).unwrap_or_else(|| vec![ValueSketch::default(); leaves]))
+    }
+
+    fn finish_tree(&mut self, tree: &BinTree, start: &TreeStart) -> Result<Losses, ModelError> {
+        let trees = self.trees()?;
+        let train: Vec<LossSums> = trees
+            .parts
+            .par_iter_mut()
+            .map(|p| p.finish_tree(tree, start))
+            .collect();
+        let valid: Vec<LossSums> = trees
+            .valid
+            .par_iter_mut()
+            .map(|p| p.finish_tree(tree, start))
+            .collect();
+        let mean = |sums: &[LossSums]| merged(sums, LossSums::plus).and_then(LossSums::mean);
+        Ok(Losses {
+            train: mean(&train).unwrap_or(f64::NAN),
+            valid: mean(&valid),
+        })
+    }
+}
+
+impl LocalTrees {
+    /// The histogram of `leaf` over every block, merged in the fixed tree.
+    fn histogram(&self, leaf: usize) -> crate::model::trees::Histogram {
+        let (offsets, bins) = (&self.offsets, self.bins);
+        tree_reduce(
+            &self.parts,
+            &|p| p.histogram(leaf, offsets, bins),
+            &|a, b| a.merge(&b),
+        )
+        .unwrap_or_else(|| crate::model::trees::Histogram::zeros(bins))
+    }
+
+    fn best(&mut self, leaf: usize, features: &[usize]) -> Option<Split> {
+        self.leaves
+            .best(leaf, &self.binning.features, features, &self.search)
+    }
+}
