@@ -1,7 +1,8 @@
 //! Checkpoints of a distributed fit: the solver's trajectory so far, written atomically every
 //! K iterations. L-BFGS keeps every point it evaluated with the summed loss and gradient there,
 //! so a resumed fit replays the same steps without touching the data and ends with the same
-//! model ([`super::replay`]); SGD
+//! model ([`super::replay`]); trees keep every answer the learner got up to the last saved
+//! tree, replayed the same way before the workers rebuild their partitions from them; SGD
 //! keeps the parameters and the shards' Adam moments after the last finished epoch, so a
 //! resumed BSP fit takes the very steps the uninterrupted one would have.
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ClusterError, ClusterJob};
 use crate::model::glm::BlockGradient;
+use crate::model::trees::{DataSketch, Losses, NodeSums, Source, Split, ValueSketch};
 
 const FILE: &str = "checkpoint.json";
 const FORMAT: &str = "distml-cluster-checkpoint-3";
@@ -35,6 +37,21 @@ pub(crate) struct SgdState {
     pub(crate) steps: u64,
 }
 
+/// One answer of the cluster's tree sums, as the learner received it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum TreeCall {
+    /// The tree features and the merged sketch.
+    Sketches(Vec<(Source, String)>, DataSketch),
+    /// A tree's root sums.
+    StartTree(NodeSums),
+    /// Leaves' best splits.
+    BestSplits(Vec<Option<Split>>),
+    /// Leaves' residual sketches.
+    Residuals(Vec<ValueSketch>),
+    /// The losses after a tree.
+    FinishTree(Losses),
+}
+
 /// What is saved.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
@@ -42,6 +59,9 @@ pub(crate) struct Checkpoint {
     fingerprint: String,
     pub(crate) evaluations: Vec<Evaluation>,
     pub(crate) sgd: Option<SgdState>,
+    /// Trees: every answer the learner received, up to the last saved tree.
+    #[serde(default)]
+    pub(crate) trees: Vec<TreeCall>,
 }
 
 /// Identifies the job a checkpoint belongs to: what changes the trajectory (data, pipeline,
@@ -134,6 +154,7 @@ mod tests {
             partitions: None,
             pipeline: crate::feature::presets::taxi(),
             learner: crate::model::Learner::new("ridge".parse().unwrap()),
+            valid: Vec::new(),
         };
         let fp = fingerprint(&job, 4);
         assert_ne!(fp, fingerprint(&job, 5));

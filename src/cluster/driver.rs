@@ -122,6 +122,11 @@ fn fit(
         job.learner.model
     ));
     let mut sums = ClusterSums::new(rounds, fingerprint(job, source.partitions().len()));
+    if job.learner.params.uses_validation() && !job.valid.is_empty() {
+        // Trees report their loss on the validation rows as they grow: they stay here.
+        let valid = DataSource::open(&job.valid, &Default::default())?;
+        sums.valid = pipeline.transform_source(&valid, &|| {})?.blocks;
+    }
     let mut replay = Replay::new(&mut sums)?;
     let (model, mut summary) = job.learner.fit(&layout, &mut replay)?;
     replay.finish()?;

@@ -2,7 +2,10 @@
 //! and summed on the parameter-server shards in partition order — so the sums equal the local
 //! trainer's bit for bit — then pulled by the coordinator, where the learner's one fit solves.
 
-use crate::feature::FeatureLayout;
+use crate::feature::{FeatureBlock, FeatureLayout};
+use crate::model::trees::Source;
+
+use super::tree_sums::{ClusterTrees, TreeLog};
 use crate::model::glm::{BlockGradient, FeatureStats, GlmValidParams, NormalEquations, Objective};
 use crate::model::solve::SolverRun;
 use crate::model::{Family, GlmSums, Trainer};
@@ -26,6 +29,14 @@ pub(crate) struct ClusterSums<'r, 'a> {
     normal: Option<NormalEquations>,
     gradient_phase: Option<u64>,
     clock: u64,
+    /// Validation blocks (trees report their loss on them).
+    pub(crate) valid: Vec<FeatureBlock>,
+    /// The tree features found by the sketch round, until the bins are made.
+    pub(crate) tree_sources: Vec<(Source, String)>,
+    /// Trees being grown.
+    pub(crate) trees: Option<Box<ClusterTrees>>,
+    /// Tree answers recorded and to replay.
+    pub(crate) tree_log: TreeLog,
 }
 
 impl<'r, 'a> ClusterSums<'r, 'a> {
@@ -39,11 +50,15 @@ impl<'r, 'a> ClusterSums<'r, 'a> {
             normal: None,
             gradient_phase: None,
             clock: 0,
+            valid: Vec::new(),
+            tree_sources: Vec::new(),
+            trees: None,
+            tree_log: TreeLog::default(),
         }
     }
 
     /// Remembers what the workers learned of their partitions in the first round.
-    fn collect(&mut self, outputs: &[PartOutput]) {
+    pub(crate) fn collect(&mut self, outputs: &[PartOutput]) {
         if self.info.rows_read > 0 {
             return;
         }

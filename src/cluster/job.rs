@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::Partition;
 use crate::feature::{DropCounts, FitPass, PassSummaries};
 use crate::model::glm::FeatureStats;
+use crate::model::trees::{Binning, DataSketch, Source, Split, TreeStart, ValueSketch};
 use crate::ps::Precision;
 
 use super::ClusterJob;
@@ -76,8 +77,96 @@ pub enum Task {
         /// Wire precision of pulls and pushes.
         precision: Precision,
     },
+    /// Sketch partitions' tree features and labels (the bins and the starting score).
+    TreeSketch {
+        /// Partitions.
+        partitions: Vec<usize>,
+    },
+    /// One step of growing a tree on partitions, its sums pushed at `clock`.
+    Tree {
+        /// Partitions.
+        partitions: Vec<usize>,
+        /// Shard phase.
+        phase: u64,
+        /// Clock.
+        clock: u64,
+        /// Where the partitions stand before the step (see [`TreeHistory::version`]).
+        version: (usize, bool, usize),
+        /// What to do.
+        step: TreeStep,
+        /// The trees so far, for partitions this worker does not hold up to date (its first
+        /// tree task, or partitions of a lost worker): they are rebuilt from it first.
+        catch_up: Option<Box<TreeHistory>>,
+    },
     /// The job is over.
     Shutdown,
+}
+
+/// One step of growing trees, in this order: apply a split, finish the tree (add its leaf
+/// values to the scores), start a tree (gradients, all rows in leaf 0), build a leaf's
+/// histogram, sketch the leaves' residuals. What a step computes is pushed as one vector:
+/// loss sums (2), root sums (3), then the histogram ([`TREE_PUSH_HEAD`] + 3 × bins).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TreeStep {
+    /// `(leaf, split, right)`: the rows of `leaf` the split sends right move to `right`.
+    pub apply: Option<(usize, Split, usize)>,
+    /// The finished tree's leaf values.
+    pub finish: Option<Vec<f64>>,
+    /// The tree to start.
+    pub start: Option<TreeStart>,
+    /// The leaf whose histogram to push.
+    pub build: Option<usize>,
+    /// Sketch the residuals of this many leaves (returned, not pushed).
+    pub residuals: Option<usize>,
+}
+
+/// Floats before the histogram in a tree push: loss sums (Σw·loss, Σw), root sums (g, h, c).
+pub const TREE_PUSH_HEAD: usize = 5;
+
+/// How every partition is binned: the tree features, their bins, the starting score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeSetup {
+    /// Tree features and names.
+    pub sources: Vec<(Source, String)>,
+    /// Their bins.
+    pub binning: Binning,
+    /// The score every row starts from.
+    pub init: f64,
+}
+
+/// A tree as grown: its start, its splits in order, its leaf values (once finished).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrownTree {
+    /// How it started.
+    pub start: TreeStart,
+    /// `(leaf, split, right)` in the order they were made.
+    pub splits: Vec<(usize, Split, usize)>,
+    /// Leaf values.
+    pub values: Vec<f64>,
+}
+
+/// Everything a partition's tree state follows from: rebuild it by binning the partition and
+/// replaying the trees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeHistory {
+    /// The binning.
+    pub setup: TreeSetup,
+    /// Finished trees.
+    pub trees: Vec<GrownTree>,
+    /// The tree being grown (no values yet).
+    pub current: Option<GrownTree>,
+}
+
+impl TreeHistory {
+    /// `(finished trees, a tree started, its splits)`: where a partition following it stands.
+    pub fn version(&self) -> (usize, bool, usize) {
+        let current = self.current.as_ref();
+        (
+            self.trees.len(),
+            current.is_some(),
+            current.map_or(0, |t| t.splits.len()),
+        )
+    }
 }
 
 impl Task {
@@ -86,7 +175,9 @@ impl Task {
         match self {
             Task::Summarize { partitions, .. }
             | Task::Compute { partitions, .. }
-            | Task::Sgd { partitions, .. } => partitions,
+            | Task::Sgd { partitions, .. }
+            | Task::TreeSketch { partitions }
+            | Task::Tree { partitions, .. } => partitions,
             _ => &[],
         }
     }
@@ -110,6 +201,10 @@ pub enum PartOutput {
     Summaries(PassSummaries),
     /// Pushed to the shards.
     Pushed(PartInfo),
+    /// A partition's tree features (source and name) and sketch.
+    Sketch(Vec<(Source, String)>, DataSketch),
+    /// Sketches of the residuals of each leaf (and the sums pushed).
+    Residuals(Vec<ValueSketch>),
 }
 
 /// A task's result.

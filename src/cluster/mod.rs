@@ -14,6 +14,7 @@
 //!     partitions: None,
 //!     pipeline: presets::taxi(),
 //!     learner: Learner::with_settings("ridge".parse()?, [("reg", "0.001")])?,
+//!     valid: Vec::new(),
 //! };
 //! let options = ClusterOptions { workers: 4, ps_shards: 2, ..Default::default() };
 //! let fit = fit_distributed(&job, &options, &|line| eprintln!("{line}"))?;
@@ -39,6 +40,7 @@ mod sgd;
 mod sgd_driver;
 mod shard_member;
 mod tree_sums;
+mod tree_worker;
 mod vectors;
 mod worker;
 
@@ -67,6 +69,10 @@ pub struct ClusterJob {
     pub pipeline: PipelineSpec,
     /// The learner and its checked parameters.
     pub learner: Learner,
+    /// Validation files, which the coordinator reads (trees report their loss on them and
+    /// stop early by it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub valid: Vec<PathBuf>,
 }
 
 impl ClusterJob {

@@ -121,6 +121,13 @@ pub enum ClusterEvent {
         /// Its number, from 1.
         iteration: usize,
     },
+    /// A tree's split was made on every partition.
+    TreeSplit {
+        /// The tree, from 1.
+        tree: usize,
+        /// The split's number in it, from 1.
+        split: usize,
+    },
     /// A worker was declared dead; its partitions went to the living.
     WorkerLost {
         /// Its member id.

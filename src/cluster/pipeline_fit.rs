@@ -35,9 +35,9 @@ pub(crate) fn fit(
             .into_iter()
             .map(|o| match o {
                 PartOutput::Summaries(s) => Ok(s),
-                PartOutput::Pushed(_) => Err(FeatureError::internal(
+                _ => Err(FeatureError::internal(
                     "Pipeline",
-                    "a worker answered a summary task with a push",
+                    "a worker answered a summary task with something else",
                 )),
             })
             .collect()

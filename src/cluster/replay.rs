@@ -23,13 +23,19 @@ pub(crate) struct Replay<'s, 'r, 'a> {
 impl<'s, 'r, 'a> Replay<'s, 'r, 'a> {
     /// Wraps `inner`, replaying this job's checkpoint when the fit resumes.
     pub(crate) fn new(inner: &'s mut ClusterSums<'r, 'a>) -> Result<Self, ClusterError> {
-        let replay = sgd_driver::load(inner)?;
+        let mut replay = sgd_driver::load(inner)?;
+        inner.tree_log.replay = std::mem::take(&mut replay.trees).into();
         let record = replay.emptied();
         Ok(Replay {
             inner,
             replay,
             record,
         })
+    }
+
+    /// The cluster's sums.
+    pub(crate) fn inner(&mut self) -> &mut ClusterSums<'r, 'a> {
+        self.inner
     }
 
     /// Saves what was recorded (the whole trajectory) when gradient rounds ran.

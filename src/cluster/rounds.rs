@@ -145,8 +145,21 @@ impl<'a> Rounds<'a> {
         &self,
         make: &dyn Fn(&[usize]) -> Task,
     ) -> Result<Vec<PartOutput>, ClusterError> {
+        Ok(self
+            .round_by(&|_, parts| make(parts))?
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect())
+    }
+
+    /// [`round`](Self::round), the task made for each worker (`make(worker, partitions)`) and
+    /// each output returned with the worker that computed it.
+    pub(crate) fn round_by(
+        &self,
+        make: &dyn Fn(u64, &[usize]) -> Task,
+    ) -> Result<Vec<(u64, PartOutput)>, ClusterError> {
         let mut pending: BTreeSet<usize> = (0..self.partitions).collect();
-        let mut outputs: Vec<Option<PartOutput>> = vec![None; self.partitions];
+        let mut outputs: Vec<Option<(u64, PartOutput)>> = vec![None; self.partitions];
         let mut inflight: HashMap<u64, (u64, Vec<usize>)> = HashMap::new();
         let issue = |parts: &[usize], inflight: &mut HashMap<u64, (u64, Vec<usize>)>| {
             let owner = self.owner.borrow();
@@ -158,7 +171,7 @@ impl<'a> Rounds<'a> {
                 }
             }
             for (w, ps) in by_worker {
-                let id = self.shared.assign(w, &make(&ps));
+                let id = self.shared.assign(w, &make(w, &ps));
                 inflight.insert(id, (w, ps));
             }
         };
@@ -185,7 +198,7 @@ impl<'a> Rounds<'a> {
                     };
                     for (p, out) in output.parts {
                         if pending.remove(&p) {
-                            outputs[p] = Some(out);
+                            outputs[p] = Some((r.member, out));
                         }
                     }
                 }

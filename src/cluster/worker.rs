@@ -21,11 +21,11 @@ use crate::ps::{Contribution, Precision, PsClient};
 use crate::rpc::proto::{AssignRequest, PullKind, Role, TaskReport};
 
 /// The job once set up.
-struct Loaded {
+pub(crate) struct Loaded {
     job: JobSpec,
     source: DataSource,
     projection: Projection,
-    ps: PsClient,
+    pub(crate) ps: PsClient,
 }
 
 impl Loaded {
@@ -52,16 +52,18 @@ impl Loaded {
 }
 
 /// A transformed partition.
-type Part = Arc<(FeatureBlock, PartInfo)>;
+pub(crate) type Part = Arc<(FeatureBlock, PartInfo)>;
 
-struct State {
-    member: u64,
+pub(crate) struct State {
+    pub(crate) member: u64,
     /// Fault injection: how long to hold each push (`DISTML_PUSH_DELAY_MS`).
     push_delay: Duration,
     token: crate::rpc::auth::Token,
     loaded: OnceLock<Arc<Loaded>>,
     pipeline: RwLock<Option<Arc<FittedPipeline>>>,
-    blocks: Mutex<HashMap<usize, Part>>,
+    pub(crate) blocks: Mutex<HashMap<usize, Part>>,
+    /// Partitions binned for trees.
+    pub(crate) trees: super::tree_worker::Slots,
 }
 
 /// Runs a worker until the job ends.
@@ -87,6 +89,7 @@ async fn serve(rv: Rendezvous) -> Result<(), ClusterError> {
         loaded: OnceLock::new(),
         pipeline: RwLock::new(None),
         blocks: Mutex::new(HashMap::new()),
+        trees: Mutex::new(HashMap::new()),
     });
     loop {
         let assignment = tokio::select! {
@@ -144,13 +147,13 @@ fn push_delay(rank: u32) -> Duration {
 }
 
 /// Waits the worker's push delay, if it has one.
-async fn pushing(state: &State) {
+pub(crate) async fn pushing(state: &State) {
     if !state.push_delay.is_zero() {
         tokio::time::sleep(state.push_delay).await;
     }
 }
 
-fn loaded(state: &State) -> Result<Arc<Loaded>, ClusterError> {
+pub(crate) fn loaded(state: &State) -> Result<Arc<Loaded>, ClusterError> {
     state
         .loaded
         .get()
@@ -207,6 +210,18 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
                 precision,
             };
             sgd_clocks(state, &partitions, &stats, clocks).await
+        }
+        Task::TreeSketch { partitions } => super::tree_worker::sketch(state, &partitions).await,
+        Task::Tree {
+            partitions,
+            phase,
+            clock,
+            version,
+            step,
+            catch_up,
+        } => {
+            super::tree_worker::step(state, &partitions, (phase, clock), version, step, catch_up)
+                .await
         }
         Task::Shutdown => Ok(TaskOutput::default()),
     }
@@ -391,7 +406,7 @@ fn setup(job: JobSpec, ps: PsClient) -> Result<Loaded, ClusterError> {
     })
 }
 
-fn pipeline(state: &State) -> Result<Arc<FittedPipeline>, ClusterError> {
+pub(crate) fn pipeline(state: &State) -> Result<Arc<FittedPipeline>, ClusterError> {
     state
         .pipeline
         .read()
@@ -401,7 +416,7 @@ fn pipeline(state: &State) -> Result<Arc<FittedPipeline>, ClusterError> {
 }
 
 /// The transformed blocks of `partitions` (read, transformed and validated on first use).
-async fn blocks(
+pub(crate) async fn blocks(
     state: &Arc<State>,
     l: &Arc<Loaded>,
     partitions: &[usize],

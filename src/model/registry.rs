@@ -47,6 +47,10 @@ pub trait Learn: Clone {
     fn allows_missing(&self) -> bool {
         false
     }
+    /// Whether the fit reads validation rows (a loss per iteration, early stopping).
+    fn uses_validation(&self) -> bool {
+        false
+    }
     /// Fits on the rows behind `sums`, whose features are laid out as `layout`.
     fn fit<S: Sums>(
         &self,
@@ -132,6 +136,10 @@ macro_rules! learners {
             /// Whether NaN features are missing values the learner handles.
             pub fn allows_missing(&self) -> bool {
                 match self { $( Self::$family(p) => p.allows_missing(), )* }
+            }
+            /// Whether the fit reads validation rows.
+            pub fn uses_validation(&self) -> bool {
+                match self { $( Self::$family(p) => p.uses_validation(), )* }
             }
             /// Regression or classification.
             pub fn task(&self) -> Task {

@@ -234,6 +234,7 @@ fn distributed_features(
         partitions: config.data.partitions,
         pipeline: inputs.spec.clone(),
         learner: config.learner.clone(),
+        valid: config.data.valid.clone(),
     };
     let fit = fit_distributed(&job, options, &|line| eprintln!("{line}"))?;
     let fitted = Fitted {

@@ -57,6 +57,7 @@ pub fn job(data: &Path, settings: &[(&str, &str)]) -> ClusterJob {
         partitions: Some(PARTITIONS),
         pipeline: pipeline_spec(&features, &source, false).unwrap(),
         learner: Learner::with_settings("linear".parse().unwrap(), all).unwrap(),
+        valid: Vec::new(),
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
+use serde::{Deserialize, Serialize};
 
 use crate::feature::FeatureLayout;
 use crate::model::{Learn, ModelError, ParamSpec, SetError, Sums, Task, TrainSummary, TreeSums};
@@ -20,7 +21,7 @@ use super::tree::{BinTree, Tree};
 
 /// What a tree's rows fit: the loss's gradient at the running score (boosting), or the label
 /// itself (a forest's trees: g = −y, h = 1, so a leaf's value is its rows' mean label).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Target {
     /// The gradient and hessian of `loss` (Huber threshold `alpha`).
     Gradient {
@@ -34,7 +35,7 @@ pub enum Target {
 }
 
 /// Which rows a tree samples, and with what weight.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RowSample {
     /// Share of the rows (1: every row once).
     pub fraction: f64,
@@ -87,7 +88,7 @@ fn uniform(a: u64, b: u64, c: u64, d: u64) -> f64 {
 }
 
 /// How a tree starts: what it fits, which rows, and how its values join the scores.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TreeStart {
     /// The tree's index.
     pub tree: usize,
@@ -133,7 +134,7 @@ impl TreeStart {
 }
 
 /// The search of one split: the root, or the two children of the last split.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SplitRequest {
     /// Leaf 0 before any split, over these features.
     Root {
@@ -155,7 +156,7 @@ pub enum SplitRequest {
 }
 
 /// Mean losses after a tree.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Losses {
     /// On the training rows.
     pub train: f64,
@@ -204,6 +205,9 @@ impl Learn for TreeValidParams {
         true
     }
     fn allows_missing(&self) -> bool {
+        true
+    }
+    fn uses_validation(&self) -> bool {
         true
     }
     fn fit<S: Sums>(

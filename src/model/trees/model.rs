@@ -37,7 +37,17 @@ pub struct TreeModel {
     pub dense: usize,
     /// The trees flattened for scoring, built on first use.
     #[serde(skip)]
-    flat: OnceLock<FlatTrees>,
+    flat: ScoringCache,
+}
+
+/// The flattened trees, built on first use; a cache, so never part of equality.
+#[derive(Debug, Clone, Default)]
+struct ScoringCache(OnceLock<FlatTrees>);
+
+impl PartialEq for ScoringCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// How much each feature's splits gained, over all trees.
@@ -70,14 +80,17 @@ impl TreeModel {
             feature_names,
             tree_features,
             dense,
-            flat: OnceLock::new(),
+            flat: ScoringCache::default(),
         }
     }
 
     /// The raw score of every row: boosting's `init + Σ trees`, a forest's mean of its trees.
     pub fn raw_scores(&self, block: &FeatureBlock) -> Array1<f64> {
         let width = self.tree_features.len();
-        let flat = self.flat.get_or_init(|| FlatTrees::new(&self.trees, width));
+        let flat = self
+            .flat
+            .0
+            .get_or_init(|| FlatTrees::new(&self.trees, width));
         let mut out = vec![self.init; block.rows()];
         out.par_chunks_mut(CHUNK)
             .enumerate()

@@ -261,8 +261,13 @@ impl TreePartition {
     /// Ends the tree: adds its leaf values to every row's score and returns the losses at the
     /// new predictions.
     pub fn finish_tree(&mut self, tree: &BinTree, start: &TreeStart) -> LossSums {
-        self.sampled.add(&tree.values, &mut self.score);
-        self.others.add(&tree.values, &mut self.score);
+        self.finish_values(&tree.values, start)
+    }
+
+    /// [`finish_tree`](Self::finish_tree) given the tree's leaf values.
+    pub fn finish_values(&mut self, values: &[f64], start: &TreeStart) -> LossSums {
+        self.sampled.add(values, &mut self.score);
+        self.others.add(values, &mut self.score);
         self.losses(start)
     }
 
