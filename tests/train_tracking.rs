@@ -168,3 +168,80 @@ fn a_failed_training_run_is_marked_failed_with_its_error() {
         .unwrap_or_default();
     assert!(note.contains("no rows left"), "note: {note}");
 }
+
+#[test]
+fn a_tree_run_logs_its_losses_per_tree_and_its_feature_importance() {
+    let Some(uri) = server_uri("a_tree_run_logs_its_losses_per_tree_and_its_feature_importance")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = generate_taxi(d, "jan.parquet", 20_000, &[]);
+    let valid = generate_taxi(
+        d,
+        "feb.parquet",
+        5_000,
+        &["--month", "2023-02", "--seed", "2"],
+    );
+    let args = [
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--valid",
+        valid.to_str().unwrap(),
+        "--model",
+        "gbt",
+        "--max-iter",
+        "12",
+        "--num-leaves",
+        "15",
+        "--tracking-uri",
+        &uri,
+        "--experiment",
+        "distml-trees-e2e",
+    ];
+    let summary = json_result(&distml_in(&args, d));
+    let run_id = summary["run_id"].as_str().unwrap();
+    let client = MlflowClient::new(&uri, &config(Some(&uri), d, 3)).unwrap();
+    let run = client.get_run(run_id).unwrap();
+    let params: BTreeMap<_, _> = run
+        .data
+        .params
+        .iter()
+        .map(|p| (p.key.as_str(), p.value.as_str()))
+        .collect();
+    assert_eq!(params["GBTRegressor.maxIter"], "12");
+    assert_eq!(params["GBTRegressor.numLeaves"], "15");
+    for name in ["training_loss", "validation_loss"] {
+        let history = client.metric_history(run_id, name).unwrap();
+        let mut steps: Vec<i64> = history.iter().map(|m| m.step).collect();
+        steps.sort_unstable();
+        assert_eq!(
+            steps,
+            (0..12).collect::<Vec<_>>(),
+            "{name}: one loss per tree"
+        );
+    }
+    let metrics: BTreeMap<_, _> = run
+        .data
+        .metrics
+        .iter()
+        .map(|m| (m.key.as_str(), m.value))
+        .collect();
+    let shares: f64 = ["trip_distance", "PULocationID_index", "DOLocationID_index"]
+        .iter()
+        .map(|f| metrics[format!("feature_importance.{f}").as_str()])
+        .sum();
+    assert!(
+        (shares - 1.0).abs() < 1e-9,
+        "gain shares sum to 1: {metrics:?}"
+    );
+    let files: Vec<String> = client
+        .list_artifacts(run_id, "feature_importance")
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(files, ["feature_importance/feature_importance.json"]);
+}

@@ -118,6 +118,11 @@ impl ValueSketch {
         self
     }
 
+    /// Distinct values sketched, NaN aside (exact for integers below 4,096, a lower bound above).
+    pub fn distinct(&self) -> usize {
+        self.keys.len() + usize::from(self.zeros > 0)
+    }
+
     /// Values sketched (NaN included).
     pub fn count(&self) -> u64 {
         self.keys.iter().map(|(_, s)| s.count).sum::<u64>() + self.zeros + self.nans
@@ -287,6 +292,9 @@ pub enum FeatureBins {
     Categorical {
         /// Bins, bin 0 included.
         bins: usize,
+        /// Categories the training rows have (LightGBM's count for `max_cat_to_onehot`).
+        #[serde(default)]
+        seen: usize,
     },
 }
 
@@ -295,7 +303,7 @@ impl FeatureBins {
     pub fn len(&self) -> usize {
         match self {
             FeatureBins::Numeric { upper, nan_bin } => upper.len() + usize::from(nan_bin.is_some()),
-            FeatureBins::Categorical { bins } => *bins,
+            FeatureBins::Categorical { bins, .. } => *bins,
         }
     }
 
@@ -328,7 +336,7 @@ impl FeatureBins {
                 };
                 upper.partition_point(|&u| u < x).min(upper.len() - 1)
             }
-            FeatureBins::Categorical { bins } => category_bin(x, *bins),
+            FeatureBins::Categorical { bins, .. } => category_bin(x, *bins),
         }
     }
 }
@@ -414,6 +422,7 @@ impl Binning {
             .map(|((source, _), sketch)| match source.categories() {
                 Some(k) => FeatureBins::Categorical {
                     bins: (k + 1).min(max_bins),
+                    seen: sketch.distinct(),
                 },
                 None => {
                     let upper = sketch.upper_bounds(max_bins);
@@ -441,7 +450,7 @@ impl Binning {
 }
 
 /// What binning and the starting score are computed from, mergeable over partitions: a sketch
-/// of each tree feature's values (empty for categorical features), of the labels, and the
+/// of each tree feature's values (for categorical ones, their categories), of the labels, and the
 /// label sums Σweight·label (`g`) and Σweight (`c`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DataSketch {
@@ -459,8 +468,15 @@ impl DataSketch {
         let features = sources
             .iter()
             .map(|(source, _)| match source {
-                Source::Dense(j, None) => ValueSketch::of(block.dense.column(*j).iter().copied()),
-                _ => ValueSketch::default(),
+                Source::Dense(j, _) => ValueSketch::of(block.dense.column(*j).iter().copied()),
+                Source::Sparse(j, _) => {
+                    let indices = block.sparse[*j].indices.iter();
+                    ValueSketch::of(
+                        indices
+                            .filter(|&&k| k != SparseColumn::NONE)
+                            .map(|&k| f64::from(k)),
+                    )
+                }
             })
             .collect();
         let mut label_sums = super::histogram::NodeSums::default();
@@ -646,7 +662,7 @@ mod tests {
 
     #[test]
     fn categories_map_to_their_bins_and_the_rest_to_bin_0() {
-        let bins = FeatureBins::Categorical { bins: 4 };
+        let bins = FeatureBins::Categorical { bins: 4, seen: 3 };
         let got: Vec<usize> = [0.0, 1.0, 2.0, 3.0, -1.0, f64::NAN, 2.5]
             .iter()
             .map(|&x| bins.bin(x))

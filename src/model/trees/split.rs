@@ -163,8 +163,8 @@ pub fn best_split(
                 nan_bin.is_some(),
                 search,
             ),
-            FeatureBins::Categorical { bins } => {
-                categorical(hist, total, offsets[f], *bins, search)
+            FeatureBins::Categorical { bins, seen } => {
+                categorical(hist, total, offsets[f], (*bins, *seen), search)
             }
         };
         if let Some(mut split) = found {
@@ -248,17 +248,17 @@ fn numeric(
     })
 }
 
-/// A categorical feature (bin 0, the "other" bin, always right): one-vs-rest with few bins,
-/// else many-vs-many.
+/// A categorical feature of `(bins, seen)` (bin 0, the "other" bin, always right): one-vs-rest
+/// when the training rows have few categories, else many-vs-many.
 fn categorical(
     hist: &Histogram,
     total: NodeSums,
     offset: usize,
-    bins: usize,
+    (bins, seen): (usize, usize),
     search: &SplitSearch,
 ) -> Option<Split> {
     let shift = search.gain(total, search.l2) + search.min_gain;
-    if bins <= search.max_cat_to_onehot {
+    if seen <= search.max_cat_to_onehot {
         return one_vs_rest(hist, total, offset, bins, shift, search);
     }
     let l2 = search.l2 + search.cat_l2;
@@ -482,7 +482,7 @@ mod tests {
             (4.0, 2.0, 2.0),
         ];
         let (h, total) = hist(&bins);
-        let features = [FeatureBins::Categorical { bins: 7 }];
+        let features = [FeatureBins::Categorical { bins: 7, seen: 6 }];
         let many = best_split(&h, total, &features, &[0], &[0], &search()).unwrap();
         assert_eq!(
             many.rule,

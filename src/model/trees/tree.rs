@@ -243,7 +243,7 @@ mod tests {
                     upper: vec![1.0, 2.0, f64::INFINITY],
                     nan_bin: Some(3),
                 },
-                FeatureBins::Categorical { bins: 70 },
+                FeatureBins::Categorical { bins: 70, seen: 69 },
             ],
             names: vec!["x".into(), "zone".into()],
         };
