@@ -4,7 +4,8 @@
 //! [`data`] reads tabular files into partitions, [`feature`] turns partitions into model
 //! inputs, [`model`] holds learners and solvers, [`train`] runs them over partitions,
 //! [`eval`] scores predictions and [`tracking`] logs runs to MLflow. [`merge`] is the floor
-//! they share (mergeable summaries and their deterministic reduction); [`rpc`] is the wire
+//! they share (mergeable summaries and their deterministic reduction); [`mapreduce`] runs
+//! user map/reduce jobs on the same partitions and workers; [`rpc`] is the wire
 //! protocol the coordinator, workers and parameter-server shards speak.
 //!
 //! ```no_run
@@ -21,6 +22,7 @@ pub mod cluster;
 pub mod data;
 pub mod eval;
 pub mod feature;
+pub mod mapreduce;
 pub mod merge;
 pub mod model;
 pub mod ps;

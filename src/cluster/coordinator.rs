@@ -83,7 +83,11 @@ impl Shared {
 
     /// Queues a task for a member; returns its id.
     pub(crate) fn assign(&self, member: u64, task: &Task) -> u64 {
-        let body = serde_json::to_vec(task).expect("tasks serialise");
+        self.assign_bytes(member, serde_json::to_vec(task).expect("tasks serialise"))
+    }
+
+    /// Queues an encoded task for a member; returns its id.
+    pub(crate) fn assign_bytes(&self, member: u64, body: Vec<u8>) -> u64 {
         let id = {
             let mut inner = self.lock();
             let id = inner.next_task;

@@ -43,16 +43,7 @@ pub(crate) fn run(
         .enable_all()
         .build()
         .map_err(|e| ClusterError::Rpc(format!("runtime: {e}")))?;
-    let (listen, token) = match &options.launch {
-        Launch::Local => (SocketAddr::from(([127, 0, 0, 1], 0)), Token::generate()),
-        Launch::External(addr) => (
-            *addr,
-            Token::from_env().ok_or(ClusterError::InvalidOption {
-                option: crate::rpc::auth::TOKEN_ENV,
-                message: "a job started by a cluster manager needs the shared secret".into(),
-            })?,
-        ),
-    };
+    let (listen, token) = super::launcher::listen_and_token(&options.launch)?;
     let shared = Shared::new(options.heartbeat_timeout / 4);
     let listener = runtime
         .block_on(TcpListener::bind(listen))

@@ -1,13 +1,29 @@
 //! The local launcher: worker and shard processes of this same binary on 127.0.0.1, each
 //! stopped by its PID when the job ends — also when it fails or panics (the guard's `Drop`).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::rendezvous::{COORDINATOR_ENV, RANK_ENV, ROLE_ENV, WORLD_SIZE_ENV};
-use super::ClusterError;
+use super::{ClusterError, Launch};
 use crate::rpc::auth::{Token, TOKEN_ENV};
+
+/// Where the coordinator listens and the job's secret: loopback and a fresh token when it
+/// spawns the members itself; the launcher's address and token when a cluster manager does.
+pub(crate) fn listen_and_token(launch: &Launch) -> Result<(SocketAddr, Token), ClusterError> {
+    Ok(match launch {
+        Launch::Local => (SocketAddr::from(([127, 0, 0, 1], 0)), Token::generate()),
+        Launch::External(addr) => (
+            *addr,
+            Token::from_env().ok_or(ClusterError::InvalidOption {
+                option: crate::rpc::auth::TOKEN_ENV,
+                message: "a job started by a cluster manager needs the shared secret".into(),
+            })?,
+        ),
+    })
+}
 
 /// Where spawned members meet: the coordinator's address, the job's secret, the world size,
 /// and any extra environment.

@@ -23,13 +23,13 @@
 //! ```
 
 mod checkpoint;
-mod coordinator;
+pub(crate) mod coordinator;
 mod driver;
 mod error;
 mod glm_sums;
 pub mod job;
-mod launcher;
-mod member;
+pub(crate) mod launcher;
+pub(crate) mod member;
 mod options;
 mod pipeline_fit;
 pub mod rendezvous;

@@ -93,3 +93,20 @@ pub fn assert_bad_input_in(dir: &Path, args: &[&str], must_mention: &[&str]) {
         );
     }
 }
+
+/// The path of example `name`, which `cargo test` builds beside the test binaries.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --examples`",
+        path.display()
+    );
+    path
+}
