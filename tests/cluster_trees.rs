@@ -109,6 +109,16 @@ fn one_two_or_three_workers_grow_the_local_trees() {
             &format!("{workers} workers, {shards} shards"),
         );
     }
+    // Pushes arriving in other orders (the gradients are floats whose sums depend on order):
+    // the shards merge in partition order, so the trees stay the local ones.
+    for delays in ["20,0,7", "0,7,20"] {
+        let mut delayed = options(3, 2);
+        delayed
+            .member_env
+            .push(("DISTML_PUSH_DELAY_MS".into(), delays.into()));
+        let fit = fit_distributed(&job, &delayed, &|_| {}).unwrap();
+        assert_same_trees(&fit.model, &local, &format!("push delays {delays} ms"));
+    }
 }
 
 #[test]

@@ -501,6 +501,49 @@ mod tests {
         assert!((many.gain - (144.0 / 6.0 + 144.0 / 6.0)).abs() < 1e-12);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Partitions' histograms (a numeric and a categorical feature, gradients in 1/64ths so
+        /// every sum is exact) merged in any order give the same histogram and the same split.
+        #[test]
+        fn partition_histograms_merged_in_any_order_split_alike(
+            parts in proptest::collection::vec(
+                proptest::collection::vec((-256i32..256, 1u8..4), 12),
+                2..7,
+            ),
+            order in proptest::strategy::Strategy::prop_shuffle(
+                proptest::sample::subsequence((0..6usize).collect::<Vec<_>>(), 0..=6),
+            ),
+        ) {
+            use proptest::prelude::*;
+            let histogram = |p: &Vec<(i32, u8)>| {
+                let bins: Vec<(f64, f64, f64)> = p
+                    .iter()
+                    .map(|&(g, c)| (g as f64 / 64.0, c as f64, c as f64))
+                    .collect();
+                hist(&bins).0
+            };
+            let features = [
+                FeatureBins::Numeric { upper: (0..5).map(|b| b as f64).chain([f64::INFINITY]).collect(), nan_bin: None },
+                FeatureBins::Categorical { bins: 6, seen: 5 },
+            ];
+            let merged = |ids: &mut dyn Iterator<Item = usize>| {
+                ids.map(|i| histogram(&parts[i]))
+                    .reduce(|a, b| a.merge(&b))
+                    .unwrap()
+            };
+            let in_order = merged(&mut (0..parts.len()));
+            let mut shuffled: Vec<usize> = order.into_iter().filter(|&i| i < parts.len()).collect();
+            let rest: Vec<usize> = (0..parts.len()).filter(|i| !shuffled.contains(i)).collect();
+            shuffled.extend(rest);
+            let any_order = merged(&mut shuffled.into_iter());
+            prop_assert_eq!(&in_order, &any_order);
+            let total = in_order.total(0, 6);
+            let split = |h: &Histogram| best_split(h, total, &features, &[0, 6], &[0, 1], &search());
+            prop_assert_eq!(split(&in_order), split(&any_order));
+        }
+    }
+
     #[test]
     fn ties_go_to_the_smaller_feature() {
         let bins = [
