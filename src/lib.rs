@@ -27,6 +27,7 @@ pub mod merge;
 pub mod model;
 pub mod ps;
 pub mod rpc;
+pub mod serve;
 pub mod tracking;
 pub mod train;
 pub mod tuning;

@@ -8,6 +8,7 @@ mod predict;
 mod progress;
 mod ps;
 mod runs;
+mod serve;
 mod train;
 mod tune;
 mod worker;
@@ -39,6 +40,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// The local run store: list, show, and sync runs into an MLflow server.
     Runs(runs::RunsCommand),
+    /// Serve a saved model over HTTP in MLflow's scoring protocol (one or several replicas).
+    Serve(serve::ServeArgs),
     /// A worker process of a distributed job (reads DISTML_COORDINATOR, DISTML_CLUSTER_TOKEN…).
     Worker(worker::WorkerArgs),
     /// A parameter-server shard process of a distributed job.
@@ -57,6 +60,7 @@ pub(crate) fn run() -> std::process::ExitCode {
         Command::Predict(args) => predict::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Runs(cmd) => runs::run(cmd),
+        Command::Serve(args) => serve::run(args),
         Command::Worker(args) => worker::run(args),
         Command::Ps(args) => ps::run(args),
     };

@@ -25,6 +25,10 @@ pub struct VectorAssembler {
     /// Null/NaN in a dense feature: error, skip the row, or keep it as NaN. A null label or
     /// weight is an error under `error` and drops the row otherwise.
     pub handle_invalid: HandleInvalid,
+    /// Rows to score carry no label nor weight: the block's label is NaN (see
+    /// `FittedPipeline::unlabelled`).
+    #[serde(skip)]
+    pub(crate) unlabelled: bool,
 }
 
 impl VectorAssembler {
@@ -35,6 +39,7 @@ impl VectorAssembler {
             label_col: label.into(),
             weight_col: None,
             handle_invalid: HandleInvalid::Error,
+            unlabelled: false,
         }
     }
 
@@ -117,7 +122,7 @@ impl VectorAssembler {
             self.mark(&v, name, "null or NaN feature", drop, &mut keep)?;
         }
         let targets = std::iter::once(&self.label_col).chain(self.weight_col.iter());
-        for name in targets {
+        for name in targets.filter(|_| !self.unlabelled) {
             let v = numeric(frame, STAGE, name)?;
             self.mark(&v, name, "null or NaN target/weight", true, &mut keep)?;
         }
@@ -180,10 +185,15 @@ impl VectorAssembler {
                 *out = if v.is_null(i) { f64::NAN } else { v.value(i) };
             }
         }
-        let label = to_array(&numeric(&frame, STAGE, &self.label_col)?);
-        let weight = match &self.weight_col {
-            Some(w) => Some(to_array(&numeric(&frame, STAGE, w)?)),
-            None => None,
+        let (label, weight) = match self.unlabelled {
+            true => (Array1::from_elem(rows, f64::NAN), None),
+            false => (
+                to_array(&numeric(&frame, STAGE, &self.label_col)?),
+                match &self.weight_col {
+                    Some(w) => Some(to_array(&numeric(&frame, STAGE, w)?)),
+                    None => None,
+                },
+            ),
         };
         let mut columns = Vec::new();
         let mut offset = dense.len();

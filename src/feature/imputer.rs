@@ -210,6 +210,13 @@ pub struct ImputerModel {
 }
 
 impl ImputerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.params.input_cols.clone(),
+            self.params.output_cols.clone(),
+        )
+    }
     /// The fill value per column.
     pub fn fill(&self) -> &[f64] {
         &self.fill

@@ -80,6 +80,16 @@ impl Transformer for MaxAbsScalerModel {
     }
 }
 
+impl MaxAbsScalerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.params.input_cols.clone(),
+            self.params.output_cols.clone(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,6 +181,16 @@ impl Transformer for MinMaxScalerModel {
     }
 }
 
+impl MinMaxScalerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.params.input_cols.clone(),
+            self.params.output_cols.clone(),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,7 @@ mod stage;
 mod standard_scaler;
 mod string_indexer;
 mod traits;
+mod unlabelled;
 
 pub use arithmetic::{Arithmetic, Op, Operand};
 pub use assembler::VectorAssembler;

@@ -211,6 +211,14 @@ pub struct OneHotEncoderModel {
 }
 
 impl OneHotEncoderModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        let inputs = self.columns.iter().map(|c| c.input.clone()).collect();
+        (
+            inputs,
+            self.columns.iter().map(|c| c.output.clone()).collect(),
+        )
+    }
     /// Whether `part` (fitted on a subset of this model's rows) encodes the same way once its
     /// inputs in `relabeled` are read through their own labels: same settings and columns, and
     /// a relabelled input's unseen categories are all-zero rows (kept in a bucket, then dropped).

@@ -617,3 +617,69 @@ fn fitted_scalers_or_a_kept_unseen_column_are_not_relabellings() {
         assert!(!spec.relabels(&whole, &fold));
     }
 }
+
+#[test]
+fn unlabelled_rows_get_the_labelled_rows_features() {
+    use arrow_array::{Array, UInt32Array};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let source = taxi_file(dir.path(), 5_000, 1, 3);
+    for spec in [presets::taxi(), presets::taxi_rich()] {
+        let fitted = spec.fit(&source, &|| {}).unwrap();
+        let serving = fitted.unlabelled().unwrap();
+        let inputs = serving.input_columns();
+        assert!(
+            !inputs.contains(&"dropoff_datetime".to_string()),
+            "{inputs:?}"
+        );
+        assert_eq!(serving.layout(), fitted.layout());
+        let batch = &batches(&source, &fitted)[0];
+        // A row id travels through both pipelines to line their rows up.
+        let ids: Arc<dyn Array> =
+            Arc::new(UInt32Array::from_iter_values(0..batch.num_rows() as u32));
+        let with_ids = |b: &RecordBatch, names: &[String]| {
+            let mut fields: Vec<_> = names
+                .iter()
+                .map(|n| b.schema().field_with_name(n).unwrap().clone())
+                .collect();
+            let mut columns: Vec<_> = names
+                .iter()
+                .map(|n| b.column_by_name(n).unwrap().clone())
+                .collect();
+            fields.push(arrow_schema::Field::new(
+                "row",
+                arrow_schema::DataType::UInt32,
+                false,
+            ));
+            columns.push(ids.clone());
+            RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns).unwrap()
+        };
+        let keep = ["row".to_string()];
+        let (labelled, kept) = fitted
+            .transform_keeping(&with_ids(batch, &fitted.input_columns()), &keep)
+            .unwrap();
+        let (scored, all) = serving
+            .transform_keeping(&with_ids(batch, &inputs), &keep)
+            .unwrap();
+        assert!(
+            labelled.rows() < scored.rows(),
+            "the 1-60 minute filter is gone"
+        );
+        assert!(scored.label.iter().all(|l| l.is_nan()));
+        let rows_of = |a: &Arc<dyn Array>| {
+            a.as_any()
+                .downcast_ref::<UInt32Array>()
+                .unwrap()
+                .values()
+                .to_vec()
+        };
+        let (kept, all) = (rows_of(&kept[0]), rows_of(&all[0]));
+        for (i, row) in kept.iter().enumerate() {
+            let j = all.iter().position(|r| r == row).unwrap();
+            assert_eq!(labelled.dense.row(i), scored.dense.row(j));
+            for (a, b) in labelled.sparse.iter().zip(&scored.sparse) {
+                assert_eq!(a.indices[i], b.indices[j]);
+            }
+        }
+    }
+}

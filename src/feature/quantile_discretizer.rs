@@ -154,6 +154,13 @@ impl Transformer for QuantileDiscretizerModel {
     }
 }
 
+impl QuantileDiscretizerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        (self.0.input_cols.clone(), self.0.output_cols.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

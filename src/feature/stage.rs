@@ -81,6 +81,19 @@ macro_rules! stages {
             }
         }
 
+        impl FittedStage {
+            /// Columns the stage reads and writes.
+            pub(crate) fn columns(&self) -> (Vec<String>, Vec<String>) {
+                match self {
+                    $(FittedStage::$p(s) => {
+                        let params = StageParams::$p(s.clone());
+                        (params.inputs(), params.outputs())
+                    })*
+                    $(FittedStage::$m(s) => s.columns_read_written(),)*
+                }
+            }
+        }
+
         impl Transformer for FittedStage {
             fn transform(&self, frame: Frame) -> Result<Frame, FeatureError> {
                 match self {

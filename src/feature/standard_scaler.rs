@@ -122,6 +122,13 @@ pub struct StandardScalerModel {
 }
 
 impl StandardScalerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.params.input_cols.clone(),
+            self.params.output_cols.clone(),
+        )
+    }
     /// Fitted means.
     pub fn mean(&self) -> &[f64] {
         &self.mean

@@ -345,6 +345,14 @@ pub struct StringIndexerModel {
 }
 
 impl StringIndexerModel {
+    /// Columns the model reads and writes.
+    pub(crate) fn columns_read_written(&self) -> (Vec<String>, Vec<String>) {
+        let inputs = self.columns.iter().map(|c| c.input.clone()).collect();
+        (
+            inputs,
+            self.columns.iter().map(|c| c.output.clone()).collect(),
+        )
+    }
     /// The output columns `part` (fitted on a subset of this model's rows) labels differently,
     /// when it only relabels them: both keep unseen values in a bucket, and every label of
     /// `part` is one of this model's. `None` otherwise.

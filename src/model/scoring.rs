@@ -75,6 +75,12 @@ impl Scorer {
         Ok(ModelDirectory::load(dir)?.into())
     }
 
+    /// The same model behind a pipeline for rows without a label (what a server scores:
+    /// the label's stages and inputs are left out, see `FittedPipeline::unlabelled`).
+    pub fn unlabelled(&self) -> Result<Scorer, ScoreError> {
+        Ok(Scorer::new(self.pipeline.unlabelled()?, self.model.clone()))
+    }
+
     /// The fitted pipeline.
     pub fn pipeline(&self) -> &FittedPipeline {
         &self.pipeline
