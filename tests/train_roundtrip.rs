@@ -288,3 +288,87 @@ fn cli_predict_equals_the_library_scorer_for_a_classifier() {
         assert!(a == b, "{column}: the CLI and the library differ");
     }
 }
+
+#[test]
+fn rows_without_the_label_are_scored_and_a_missing_feature_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let train = common::generate_taxi(d, "jan.parquet", 20_000, &[]);
+    let model = d.join("model");
+    let args = [
+        "train",
+        "--data",
+        train.to_str().unwrap(),
+        "--workers",
+        "0",
+        "--model-out",
+        model.to_str().unwrap(),
+    ];
+    common::json_result(&common::distml_in(&args, d));
+    let trips = [
+        ("132", "138", "9.5"),
+        ("1", "265", "0.0"),
+        ("48", "48", "1.25"),
+    ];
+    let labelled: String = trips
+        .iter()
+        .map(|(pu, du, km)| format!("2023-03-01 08:00:00,2023-03-01 08:10:00,{pu},{du},{km}\n"))
+        .collect();
+    std::fs::write(
+        d.join("labelled.csv"),
+        format!("tpep_pickup_datetime,tpep_dropoff_datetime,PULocationID,DOLocationID,trip_distance\n{labelled}"),
+    )
+    .unwrap();
+    let bare: String = trips
+        .iter()
+        .map(|(pu, du, km)| format!("{pu},{du},{km}\n"))
+        .collect();
+    std::fs::write(
+        d.join("bare.csv"),
+        format!("PULocationID,DOLocationID,trip_distance\n{bare}"),
+    )
+    .unwrap();
+    let predict = |data: &str, out: &str| {
+        let args = ["predict", "--model", "model", "--data", data, "--out", out];
+        common::json_result(&common::distml_in(&args, d));
+        let text = std::fs::read_to_string(d.join(out)).unwrap();
+        let mut lines = text.lines();
+        let at = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .position(|c| c == "prediction")
+            .unwrap();
+        lines
+            .map(|l| {
+                l.split(',')
+                    .nth(at)
+                    .unwrap()
+                    .parse::<f64>()
+                    .unwrap()
+                    .to_bits()
+            })
+            .collect::<Vec<_>>()
+    };
+    let with_label = predict("labelled.csv", "a.csv");
+    assert_eq!(with_label.len(), 3);
+    assert_eq!(
+        predict("bare.csv", "b.csv"),
+        with_label,
+        "no dropoff time: every row scored alike"
+    );
+    std::fs::write(d.join("short.csv"), "PULocationID,DOLocationID\n1,2\n").unwrap();
+    let args = [
+        "predict",
+        "--model",
+        "model",
+        "--data",
+        "short.csv",
+        "--out",
+        "c.csv",
+    ];
+    common::assert_bad_input_in(d, &args, &["short.csv", "trip_distance"]);
+    // Evaluating needs the label's inputs too: the first one missing is named.
+    let args = ["evaluate", "--model", "model", "--data", "short.csv"];
+    common::assert_bad_input_in(d, &args, &["short.csv", "pickup_datetime"]);
+}

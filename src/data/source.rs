@@ -142,6 +142,32 @@ impl DataSource {
             })
     }
 
+    /// Whether every file has column `name` itself (by name, any case or a TLC alias), not
+    /// only as a canonical column read as null.
+    pub fn has_column(&self, name: &str) -> bool {
+        self.files
+            .iter()
+            .all(|f| super::columns::find_column(&f.physical, name).is_some())
+    }
+
+    /// The first of `names` some file lacks, as the error naming it and the file.
+    pub fn require_columns(&self, names: &[String]) -> Result<(), DataError> {
+        for name in names {
+            if let Some(file) = self
+                .files
+                .iter()
+                .find(|f| super::columns::find_column(&f.physical, name).is_none())
+            {
+                return Err(DataError::UnknownColumn {
+                    path: file.path.clone(),
+                    column: name.clone(),
+                    available: names_of(&file.physical),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A projection onto the named columns (in that order); empty means every column.
     pub fn projection(&self, columns: &[&str]) -> Result<Projection, DataError> {
         let indices: Vec<usize> =
@@ -249,6 +275,10 @@ impl DataSource {
 
 /// The canonical taxi schema plus the first file's columns it does not cover (e.g. a
 /// `prediction` column written by `distml predict`), so normalising never hides data.
+fn names_of(schema: &Schema) -> Vec<String> {
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
 fn with_extra_columns(canonical: SchemaRef, physical: &Schema) -> SchemaRef {
     let covered = |name: &str| {
         canonical.fields().iter().any(|f| {

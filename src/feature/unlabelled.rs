@@ -11,6 +11,11 @@ use arrow_schema::Schema;
 use super::{FeatureError, FittedPipeline};
 
 impl FittedPipeline {
+    /// Whether this pipeline scores rows without labels (made by [`Self::unlabelled`]).
+    pub fn is_unlabelled(&self) -> bool {
+        self.assembler.unlabelled
+    }
+
     /// This pipeline without the label's stages and inputs; the blocks it makes have NaN
     /// labels. An error when a feature depends on the label.
     ///

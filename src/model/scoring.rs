@@ -96,7 +96,7 @@ impl Scorer {
     pub fn default_columns(&self) -> Vec<String> {
         let mut keep = self.pipeline.input_columns();
         let label = self.pipeline.label_column().to_string();
-        if !keep.contains(&label) {
+        if !keep.contains(&label) && !self.pipeline.is_unlabelled() {
             keep.push(label);
         }
         keep
@@ -138,6 +138,17 @@ impl Scorer {
         progress: &(dyn Fn() + Sync),
     ) -> Result<u64, ScoreError> {
         TableWriter::check_path(out, "--out")?;
+        let serving = self.pipeline.unlabelled()?;
+        source.require_columns(&serving.input_columns())?;
+        let labelled = self
+            .pipeline
+            .input_columns()
+            .iter()
+            .all(|c| source.has_column(c));
+        if !labelled {
+            // Rows without the label's inputs (no dropoff time): scored without its stages.
+            return Scorer::new(serving, self.model.clone()).predict_source(source, out, progress);
+        }
         let keep = self.default_columns();
         let inputs = self.pipeline.input_columns();
         let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
@@ -176,6 +187,7 @@ impl Scorer {
         source: &DataSource,
         progress: &(dyn Fn() + Sync),
     ) -> Result<Evaluation, ScoreError> {
+        source.require_columns(&self.pipeline.input_columns())?;
         let transformed = self.pipeline.transform_source(source, progress)?;
         Ok(Evaluation {
             metrics: evaluate(&self.model, &transformed.blocks),

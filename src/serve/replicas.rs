@@ -3,8 +3,8 @@
 //! a replica that dies and, on SIGTERM, passes the signal on and waits for them to drain.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,7 +89,9 @@ async fn await_listening(child: &mut Child) -> Result<(), ServeError> {
     });
     match tokio::time::timeout(Duration::from_secs(60), read).await {
         Ok(Ok(Ok(true))) => Ok(()),
-        _ => Err(ServeError::Io("a replica did not start listening within 60 s".into())),
+        _ => Err(ServeError::Io(
+            "a replica did not start listening within 60 s".into(),
+        )),
     }
 }
 
