@@ -13,6 +13,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use super::job::Task;
+use super::{ClusterError, ClusterOptions};
 use crate::ps::service::MAX_MESSAGE;
 use crate::rpc::auth::Token;
 use crate::rpc::proto::coordinator_server::{Coordinator, CoordinatorServer};
@@ -135,6 +136,56 @@ impl Shared {
             .ok_or_else(|| Status::not_found(format!("member {member} never registered")))?;
         m.last_seen = Instant::now();
         Ok(shutdown || m.dead)
+    }
+}
+
+/// A coordinator up and listening: the runtime it runs on, its shared state, its address and
+/// the job's token.
+pub(crate) struct Running {
+    pub(crate) runtime: tokio::runtime::Runtime,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) token: Token,
+    stop: Arc<Notify>,
+}
+
+/// A runtime of two threads for a coordinator or a member.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ClusterError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| ClusterError::Rpc(format!("runtime: {e}")))
+}
+
+/// Starts the coordinator service where `options.launch` says (loopback with a fresh token
+/// when it spawns the members itself).
+pub(crate) fn start(options: &ClusterOptions) -> Result<Running, ClusterError> {
+    let runtime = runtime()?;
+    let (listen, token) = super::launcher::listen_and_token(&options.launch)?;
+    let shared = Shared::new(options.heartbeat_timeout / 4);
+    let listener = runtime
+        .block_on(TcpListener::bind(listen))
+        .map_err(|e| ClusterError::Rpc(format!("bind {listen}: {e}")))?;
+    let (addr, stop) = {
+        let _entered = runtime.enter();
+        serve(listener, shared.clone(), &token)
+            .map_err(|e| ClusterError::Rpc(format!("serve: {e}")))?
+    };
+    Ok(Running {
+        runtime,
+        shared,
+        addr,
+        token,
+        stop,
+    })
+}
+
+impl Running {
+    /// Stops the service and its runtime.
+    pub(crate) fn stop(self) {
+        self.stop.notify_one();
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
     }
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use super::checkpoint::fingerprint;
@@ -38,36 +37,28 @@ pub(crate) fn run(
     }
     let source = DataSource::open(&job.data, &job.read_options())?;
     job.pipeline.check()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| ClusterError::Rpc(format!("runtime: {e}")))?;
-    let (listen, token) = super::launcher::listen_and_token(&options.launch)?;
-    let shared = Shared::new(options.heartbeat_timeout / 4);
-    let listener = runtime
-        .block_on(TcpListener::bind(listen))
-        .map_err(|e| ClusterError::Rpc(format!("bind {listen}: {e}")))?;
-    let (addr, stop) = {
-        let _entered = runtime.enter();
-        coordinator::serve(listener, shared.clone(), &token)
-            .map_err(|e| ClusterError::Rpc(format!("serve: {e}")))?
-    };
+    let coordinator = coordinator::start(options)?;
+    let (runtime, shared, addr, token) = (
+        &coordinator.runtime,
+        &coordinator.shared,
+        coordinator.addr,
+        &coordinator.token,
+    );
     progress(&format!("coordinator listening on {addr}"));
     let mut children = Children::default();
     let result = (|| {
         if options.launch == Launch::Local {
-            spawn_members(options, &addr, &token, &mut children)?;
+            spawn_members(options, &addr, token, &mut children)?;
         }
-        let (workers, shards) = await_members(&runtime, &shared, options, &mut children)?;
+        let (workers, shards) = await_members(runtime, shared, options, &mut children)?;
         progress(&format!(
             "{} workers and {} ps shards joined",
             workers.len(),
             shards.len()
         ));
-        let ps = runtime.block_on(PsClient::connect(&shards, &token))?;
+        let ps = runtime.block_on(PsClient::connect(&shards, token))?;
         let mut rounds = Rounds::new(
-            &runtime,
+            runtime,
             shared.clone(),
             ps,
             options,
@@ -81,9 +72,8 @@ pub(crate) fn run(
             ..fit
         })
     })();
-    shut_down(&runtime, &shared, &token, &mut children);
-    stop.notify_one();
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    shut_down(runtime, shared, token, &mut children);
+    coordinator.stop();
     result
 }
 

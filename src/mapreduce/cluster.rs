@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
@@ -92,11 +91,7 @@ pub fn serve_if_worker<J: MapReduce>(job: &J) -> Result<bool, MapReduceError> {
 }
 
 fn runtime() -> Result<Runtime, MapReduceError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| ClusterError::Rpc(format!("runtime: {e}")).into())
+    Ok(coordinator::runtime()?)
 }
 
 async fn serve<J: MapReduce>(job: &J, rv: Rendezvous) -> Result<(), MapReduceError> {
@@ -217,28 +212,24 @@ pub(crate) fn run<J: MapReduce>(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<JobOutput<J::Key, J::Output>, MapReduceError> {
     check(cluster)?;
-    let runtime = runtime()?;
-    let (listen, token) = crate::cluster::launcher::listen_and_token(&cluster.launch)?;
-    let shared = Shared::new(cluster.heartbeat_timeout / 4);
-    let listener = runtime
-        .block_on(TcpListener::bind(listen))
-        .map_err(|e| ClusterError::Rpc(format!("bind {listen}: {e}")))?;
-    let (addr, stop) = {
-        let _entered = runtime.enter();
-        coordinator::serve(listener, shared.clone(), &token)
-            .map_err(|e| ClusterError::Rpc(format!("serve: {e}")))?
-    };
-    progress(&format!("coordinator listening on {addr}"));
+    let coordinator = coordinator::start(cluster)?;
+    let (runtime, shared) = (&coordinator.runtime, &coordinator.shared);
+    progress(&format!("coordinator listening on {}", coordinator.addr));
     let mut children = Children::default();
     let result = (|| {
         if cluster.launch == Launch::Local {
-            spawn_workers(cluster, &addr, &token, &mut children)?;
+            spawn_workers(
+                cluster,
+                &coordinator.addr,
+                &coordinator.token,
+                &mut children,
+            )?;
         }
-        let workers = await_workers(&runtime, &shared, cluster, &mut children)?;
+        let workers = await_workers(runtime, shared, cluster, &mut children)?;
         progress(&format!("{} workers joined", workers.len()));
         let mut pool = Pool {
-            runtime: &runtime,
-            shared: &shared,
+            runtime,
+            shared,
             options: cluster,
             alive: workers,
             reruns: 0,
@@ -247,8 +238,7 @@ pub(crate) fn run<J: MapReduce>(
     })();
     shared.shut_down();
     children.stop(Duration::from_secs(5));
-    stop.notify_one();
-    runtime.shutdown_timeout(Duration::from_secs(1));
+    coordinator.stop();
     result
 }
 
