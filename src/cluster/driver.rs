@@ -3,7 +3,6 @@
 //! then stop everyone — whatever happened.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -129,13 +128,7 @@ fn spawn_members(
     token: &Token,
     children: &mut Children,
 ) -> Result<(), ClusterError> {
-    let program = match &options.program {
-        Some(p) => p.clone(),
-        None => std::env::current_exe().map_err(|source| ClusterError::Spawn {
-            program: PathBuf::from("distml"),
-            source,
-        })?,
-    };
+    let program = options.program()?;
     let meeting = Meeting {
         coordinator: addr.to_string(),
         token,

@@ -243,6 +243,17 @@ impl ClusterOptions {
         Ok(())
     }
 
+    /// The executable members run: `program`, or this one.
+    pub(crate) fn program(&self) -> Result<PathBuf, ClusterError> {
+        match &self.program {
+            Some(p) => Ok(p.clone()),
+            None => std::env::current_exe().map_err(|source| ClusterError::Spawn {
+                program: PathBuf::from("(this program)"),
+                source,
+            }),
+        }
+    }
+
     pub(crate) fn emit(&self, event: ClusterEvent) {
         if let Some(sink) = &self.events {
             sink(&event);

@@ -12,7 +12,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -203,7 +202,6 @@ fn kill_at(rank: u32) -> Option<KillAt> {
 /// The coordinator's side: start (or await) the workers, run the map tasks, then the reduce
 /// tasks, and stop everyone — whatever happened.
 pub(crate) fn run<J: MapReduce>(
-    _job: &J,
     inputs: &Inputs,
     splits: &[Split],
     reducers: usize,
@@ -252,55 +250,59 @@ fn shuffle<J: MapReduce>(
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<JobOutput<J::Key, J::Output>, MapReduceError> {
     let combine = options.combine;
-    let maps = splits
-        .iter()
-        .map(|split| {
-            encode(&Task::Map {
-                inputs: inputs.clone(),
-                split: split.clone(),
-                reducers,
-                combine,
-            })
+    let map_task = |i: usize| {
+        encode(&Task::Map {
+            inputs: inputs.clone(),
+            split: splits[i].clone(),
+            reducers,
+            combine,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+    };
     let mut store = ShuffleStore::new(reducers, options.memory_budget, &options.spill_root())?;
     let mut stats = JobStats::default();
-    pool.run_all(maps, &mut |i, answer| match decode(&answer)? {
-        Answer::Map {
-            runs,
-            emitted,
-            shuffled,
-        } => {
-            stats.emitted += emitted;
-            stats.shuffled += shuffled;
-            store.add(i, runs)
-        }
-        Answer::Reduce(_) => Err(MapReduceError::Codec(
-            "a reduce answer to a map task".into(),
-        )),
-    })?;
+    pool.run_all(
+        splits.len(),
+        &map_task,
+        &mut |i, answer| match decode(&answer)? {
+            Answer::Map {
+                runs,
+                emitted,
+                shuffled,
+            } => {
+                stats.emitted += emitted;
+                stats.shuffled += shuffled;
+                store.add(i, runs)
+            }
+            Answer::Reduce(_) => Err(MapReduceError::Codec(
+                "a reduce answer to a map task".into(),
+            )),
+        },
+    )?;
     progress(&format!(
         "mapped {} splits; reducing {reducers} partitions",
         splits.len()
     ));
-    let reduces = (0..store.reducers())
-        .map(|r| {
-            encode(&Task::Reduce {
-                runs: store.runs_of(r)?,
-                combine,
-            })
+    // A reduce task's runs are read (from memory or the spill files) only when it is sent.
+    let reduce_task = |r: usize| {
+        encode(&Task::Reduce {
+            runs: store.runs_of(r)?,
+            combine,
         })
-        .collect::<Result<Vec<_>, _>>()?;
+    };
     let mut parts: Vec<Vec<(J::Key, J::Output)>> = (0..reducers).map(|_| Vec::new()).collect();
-    pool.run_all(reduces, &mut |r, answer| match decode(&answer)? {
-        Answer::Reduce(run) => {
-            parts[r] = decode_run(&run)?;
-            Ok(())
-        }
-        Answer::Map { .. } => Err(MapReduceError::Codec(
-            "a map answer to a reduce task".into(),
-        )),
-    })?;
+    pool.run_all(
+        reducers,
+        &reduce_task,
+        &mut |r, answer| match decode(&answer)? {
+            Answer::Reduce(run) => {
+                parts[r] = decode_run(&run)?;
+                Ok(())
+            }
+            Answer::Map { .. } => Err(MapReduceError::Codec(
+                "a map answer to a reduce task".into(),
+            )),
+        },
+    )?;
     Ok(JobOutput {
         results: in_key_order(parts),
         stats: JobStats {
@@ -324,24 +326,26 @@ struct Pool<'a> {
 }
 
 impl Pool<'_> {
-    /// Runs every task (`tasks[i]` answered to `done(i, answer)`, each exactly once) on the
-    /// live workers; a lost worker's task goes back to the queue.
+    /// Runs tasks `0..count` (task `i` encoded by `task(i)` when it is sent, answered to
+    /// `done(i, answer)` exactly once) on the live workers; a lost worker's task goes back to
+    /// the queue.
     fn run_all(
         &mut self,
-        tasks: Vec<Vec<u8>>,
+        count: usize,
+        task: &dyn Fn(usize) -> Result<Vec<u8>, MapReduceError>,
         done: &mut dyn FnMut(usize, Vec<u8>) -> Result<(), MapReduceError>,
     ) -> Result<(), MapReduceError> {
-        let mut pending: VecDeque<usize> = (0..tasks.len()).collect();
+        let mut pending: VecDeque<usize> = (0..count).collect();
         let mut running: HashMap<u64, (usize, u64)> = HashMap::new();
-        let mut answered = vec![false; tasks.len()];
-        let mut left = tasks.len();
+        let mut answered = vec![false; count];
+        let mut left = count;
         while left > 0 {
             for &member in &self.alive {
                 if running.values().any(|&(_, m)| m == member) {
                     continue;
                 }
                 let Some(i) = pending.pop_front() else { break };
-                let id = self.shared.assign_bytes(member, tasks[i].clone());
+                let id = self.shared.assign_bytes(member, task(i)?);
                 running.insert(id, (i, member));
             }
             self.wait();
@@ -446,13 +450,7 @@ fn spawn_workers(
     token: &Token,
     children: &mut Children,
 ) -> Result<(), MapReduceError> {
-    let program = match &cluster.program {
-        Some(p) => p.clone(),
-        None => std::env::current_exe().map_err(|source| ClusterError::Spawn {
-            program: PathBuf::from("(this program)"),
-            source,
-        })?,
-    };
+    let program = cluster.program()?;
     let meeting = Meeting {
         coordinator: addr.to_string(),
         token,

@@ -81,11 +81,6 @@ impl ShuffleStore {
         Ok(file.into_temp_path())
     }
 
-    /// Reduce partitions.
-    pub(crate) fn reducers(&self) -> usize {
-        self.partitions.len()
-    }
-
     /// Partition `reducer`'s runs in split order, as bytes (what a reduce task carries).
     pub(crate) fn runs_of(&self, reducer: usize) -> Result<Vec<Vec<u8>>, MapReduceError> {
         self.sorted(reducer)

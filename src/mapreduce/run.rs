@@ -62,7 +62,7 @@ pub fn run<J: MapReduce>(
     let reducers = options.reducer_count(splits.len());
     let mut out = match &options.cluster {
         None => run_local(job, inputs, &splits, reducers, options, progress)?,
-        Some(cluster) => cluster::run(job, inputs, &splits, reducers, options, cluster, progress)?,
+        Some(cluster) => cluster::run::<J>(inputs, &splits, reducers, options, cluster, progress)?,
     };
     out.stats.splits = splits.len();
     out.stats.reducers = reducers;
