@@ -5,77 +5,15 @@
 
 mod cluster_support;
 mod common;
+mod serve_support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cluster_support::{children_of, exclusive, kill, signal};
 use common::{distml_in, generate_taxi, json_result};
 use serde_json::{json, Value};
-
-/// An HTTP client (rustls with ring, as the library's tracking client uses).
-fn client() -> reqwest::blocking::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::blocking::Client::new()
-}
-
-/// A running `distml serve`, killed by PID when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(model: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_distml"))
-            .args(["serve", "--model", model.to_str().unwrap(), "--port", "0"])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let listening: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{line}"));
-        let addr = format!("http://{}", listening["listening"].as_str().unwrap());
-        Server { child, addr }
-    }
-
-    fn post(&self, content_type: &str, body: impl Into<String>) -> (u16, Value) {
-        let reply = client()
-            .post(format!("{}/invocations", self.addr))
-            .header("content-type", content_type)
-            .body(body.into())
-            .timeout(Duration::from_secs(30))
-            .send()
-            .unwrap();
-        let status = reply.status().as_u16();
-        (
-            status,
-            serde_json::from_str(&reply.text().unwrap()).unwrap_or(Value::Null),
-        )
-    }
-
-    fn get(&self, path: &str) -> u16 {
-        client()
-            .get(format!("{}{path}", self.addr))
-            .send()
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serve_support::{bits, client, Server};
 
 /// The rows `distml predict` scored: its CSV parsed into a header and string rows.
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
@@ -130,16 +68,6 @@ fn taxi_model(d: &Path) -> (PathBuf, PathBuf) {
     ];
     json_result(&distml_in(&args, d));
     (model, out)
-}
-
-/// The bits of each prediction (`field` of objects when given).
-fn bits(predictions: &Value, field: Option<&str>) -> Vec<u64> {
-    predictions["predictions"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{predictions}"))
-        .iter()
-        .map(|p| field.map_or(p, |f| &p[f]).as_f64().unwrap().to_bits())
-        .collect()
 }
 
 fn column_bits(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<u64> {
@@ -207,14 +135,14 @@ fn every_body_format_scores_as_predict_does() {
             )
         })
         .collect();
-    let server = Server::start(&model, &[], &[]);
+    let server = Server::start(model.to_str().unwrap(), &[], &[]);
     assert_eq!(server.get("/ping"), 200);
     assert_eq!(server.get("/health"), 200);
     assert_eq!(server.get("/version"), 200);
     let bodies = [
         json!({"dataframe_split": {"columns": names, "data": data}}),
         json!({"dataframe_records": records}),
-        json!({"instances": columnar, "params": {}}),
+        json!({"instances": columnar.clone(), "params": {}}),
         json!({"inputs": records}),
     ];
     for body in bodies {
@@ -231,6 +159,80 @@ fn every_body_format_scores_as_predict_does() {
     let (status, reply) = server.post("text/csv; charset=utf-8", csv);
     assert_eq!(status, 200);
     assert_eq!(bits(&reply, None), want, "text/csv");
+    let v2_inputs: Vec<Value> = columnar
+        .iter()
+        .map(|(name, values)| {
+            let n = values.as_array().unwrap().len();
+            json!({"name": name, "shape": [n], "datatype": "BYTES", "data": values})
+        })
+        .collect();
+    let v2 = json!({"id": "batch-1", "inputs": v2_inputs});
+    let (status, reply) =
+        server.post_to("/v2/models/model/infer", "application/json", v2.to_string());
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["id"], "batch-1");
+    assert_eq!(reply["model_name"], "model");
+    let output = &reply["outputs"][0];
+    assert_eq!(output["name"], "prediction");
+    assert_eq!(output["shape"], json!([want.len()]));
+    assert_eq!(
+        bits(&json!({"predictions": output["data"]}), None),
+        want,
+        "KServe V2"
+    );
+}
+
+#[test]
+fn kserve_v2_routes_describe_the_model_and_refuse_bad_tensors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = taxi_model(dir.path());
+    let server = Server::start(model.to_str().unwrap(), &["--model-name", "taxi"], &[]);
+    assert_eq!(
+        server.get_json("/v2/health/live"),
+        (200, json!({"live": true}))
+    );
+    assert_eq!(
+        server.get_json("/v2/health/ready"),
+        (200, json!({"ready": true}))
+    );
+    assert_eq!(server.get("/v2/models/taxi/ready"), 200);
+    let (status, meta) = server.get_json("/v2/models/taxi");
+    assert_eq!(status, 200);
+    let inputs: Vec<&str> = meta["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        inputs.contains(&"trip_distance") && inputs.contains(&"PULocationID"),
+        "{meta}"
+    );
+    assert!(
+        !inputs.iter().any(|i| i.contains("dropoff")),
+        "no label inputs: {meta}"
+    );
+    assert_eq!(meta["outputs"][0]["name"], "prediction");
+    let (status, reply) = server.post_to("/v2/models/other/infer", "application/json", "{}");
+    assert_eq!(status, 404);
+    assert!(
+        reply["error"].as_str().unwrap().contains("'other'"),
+        "{reply}"
+    );
+    let short = json!({"inputs": [{"name": "trip_distance", "shape": [3], "datatype": "FP64", "data": [1.0]}]});
+    for (body, expected) in [
+        (short.to_string(), "'trip_distance' has shape [3] but 1 values"),
+        ("{nope".to_string(), "not valid JSON"),
+        (
+            json!({"inputs": [{"name": "trip_distance", "shape": [1], "datatype": "FP64", "data": [1.0]}]}).to_string(),
+            "missing column",
+        ),
+    ] {
+        let (status, reply) = server.post_to("/v2/models/taxi/infer", "application/json", body);
+        assert_eq!(status, 400, "{reply}");
+        assert!(reply["error"].as_str().unwrap().contains(expected), "{reply}");
+    }
+    assert_eq!(server.get("/ping"), 200, "still serving");
 }
 
 #[test]
@@ -284,7 +286,7 @@ fn a_classifier_answers_prediction_and_probability() {
         d,
     ));
     let (header, rows) = read_csv(&d.join("p.csv"));
-    let server = Server::start(&model, &[], &[]);
+    let server = Server::start(model.to_str().unwrap(), &[], &[]);
     // No label column in the request.
     let at = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (tenure, tier) = (at("tenure"), at("tier"));
@@ -308,7 +310,7 @@ fn a_classifier_answers_prediction_and_probability() {
 fn bad_requests_get_4xx_and_the_server_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let (model, _) = taxi_model(dir.path());
-    let server = Server::start(&model, &["--max-body-bytes", "2000"], &[]);
+    let server = Server::start(model.to_str().unwrap(), &["--max-body-bytes", "2000"], &[]);
     let row = json!({"tpep_pickup_datetime": "2023-02-01 08:00:00", "PULocationID": 132,
         "DOLocationID": 138, "trip_distance": 9.5});
     let big = json!({"inputs": vec![row.clone(); 40]}).to_string();
@@ -387,7 +389,7 @@ fn a_killed_replica_is_restarted_and_the_others_answer() {
     let _machine = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let (model, predicted) = taxi_model(dir.path());
-    let server = Server::start(&model, &["--replicas", "2"], &[]);
+    let server = Server::start(model.to_str().unwrap(), &["--replicas", "2"], &[]);
     let csv = std::fs::read_to_string(&predicted).unwrap();
     let replicas = || children_of(server.child.id());
     assert!(cluster_support::eventually(
@@ -417,7 +419,11 @@ fn a_killed_replica_is_restarted_and_the_others_answer() {
 fn sigterm_lets_an_in_flight_request_finish() {
     let dir = tempfile::tempdir().unwrap();
     let (model, predicted) = taxi_model(dir.path());
-    let server = Server::start(&model, &[], &[(distml::serve::DELAY_ENV, "1500")]);
+    let server = Server::start(
+        model.to_str().unwrap(),
+        &[],
+        &[(distml::serve::DELAY_ENV, "1500")],
+    );
     let csv = std::fs::read_to_string(&predicted).unwrap();
     let url = format!("{}/invocations", server.addr);
     let started = Instant::now();

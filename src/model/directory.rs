@@ -6,6 +6,7 @@
 //! DIR/model.json      the fitted model, tagged with its kind (`"kind": "glm"`: coefficients,
 //!                     intercept, family, params)
 //! DIR/pipeline/       the fitted feature pipeline (FittedPipeline::save)
+//! DIR/MLmodel         what MLflow reads: the `distml` flavor and the request signature
 //! ```
 //!
 //! Format 1 (distml 0.1.0) stored a linear model untagged; it still loads, as a `glm`.
@@ -148,7 +149,21 @@ impl ModelDirectory {
         write_json(&dir.join(METADATA_FILE), &self.metadata)?;
         write_json(&dir.join(MODEL_FILE), &self.model)?;
         self.pipeline.save(dir.join(PIPELINE_DIR))?;
-        Ok(())
+        self.save_mlmodel(dir)
+    }
+
+    /// Writes `MLmodel`; its signature lists the columns a request carries (the raw inputs
+    /// without the label's, or all raw inputs when a feature reads the label's).
+    fn save_mlmodel(&self, dir: &Path) -> Result<(), ModelDirError> {
+        let serving = self.pipeline.unlabelled();
+        let inputs = match &serving {
+            Ok(pipeline) => pipeline.schema(),
+            Err(_) => self.pipeline.schema(),
+        };
+        let uuid = crate::tracking::ids::new_run_id();
+        let yaml = super::mlmodel::mlmodel_yaml(&self.metadata, inputs, &uuid);
+        let path = dir.join(super::mlmodel::MLMODEL_FILE);
+        std::fs::write(&path, yaml).map_err(|source| ModelDirError::Io { path, source })
     }
 
     /// Reads a directory written by [`save`](Self::save).

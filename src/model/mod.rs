@@ -24,6 +24,7 @@ mod evaluate;
 pub mod glm;
 mod kind;
 mod learner;
+pub mod mlmodel;
 mod params;
 mod predictor;
 mod registry;

@@ -1,8 +1,8 @@
 //! The HTTP routes of MLflow's scoring server: `GET /ping` and `/health` (200 while ready,
 //! 503 once draining), `GET /version`, `POST /invocations` (JSON or CSV in, `{"predictions":
-//! [...]}` out). Scoring runs on the blocking pool so slow batches never stall the routes.
+//! [...]}` out), and the KServe V2 routes ([`super::v2`]). Scoring runs on the blocking pool
+//! so slow batches never stall the routes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 
-use super::{request, ServeError};
+use super::service::Service;
+use super::{request, v2, ServeError};
 use crate::model::{Scorer, Task};
 
 /// The column that carries each request row's position through the pipeline.
@@ -27,11 +28,10 @@ const ROW: &str = "__distml_row";
 /// Fault injection for tests and drills: each `/invocations` waits this many ms.
 pub const DELAY_ENV: &str = "DISTML_SERVE_DELAY_MS";
 
-/// What every route shares.
+/// A loaded model and how requests to it are read.
 pub struct App {
     scorer: Scorer,
     schema: SchemaRef,
-    ready: AtomicBool,
     max_body: usize,
     delay: Duration,
 }
@@ -51,20 +51,56 @@ impl App {
         Ok(Arc::new(App {
             scorer,
             schema,
-            ready: AtomicBool::new(true),
             max_body,
             delay: Duration::from_millis(delay),
         }))
     }
 
-    /// From now on the health routes answer 503 (in-flight requests still finish).
-    pub fn drain(&self) {
-        self.ready.store(false, Ordering::SeqCst);
+    /// The fault-injection wait of [`DELAY_ENV`], if set.
+    pub(crate) async fn injected_delay(&self) {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+    }
+
+    /// The largest body taken.
+    pub(crate) fn max_body(&self) -> usize {
+        self.max_body
+    }
+
+    /// The request columns the model reads, with their types.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Whether predictions come with a probability.
+    pub fn is_classifier(&self) -> bool {
+        self.scorer.task() == Task::Classification
     }
 
     /// Scores a parsed request: one prediction per row (null for a row a feature filter
     /// drops); classifiers give `{"prediction", "probability"}` objects.
     fn score(&self, batch: RecordBatch) -> Result<Value, ServeError> {
+        let (prediction, probability) = self.score_columns(batch)?;
+        let out: Vec<Value> = match probability {
+            None => prediction.into_iter().map(number).collect(),
+            Some(probability) => prediction
+                .into_iter()
+                .zip(probability)
+                .map(
+                    |(y, p)| serde_json::json!({"prediction": number(y), "probability": number(p)}),
+                )
+                .collect(),
+        };
+        Ok(serde_json::json!({ "predictions": out }))
+    }
+
+    /// Scores a parsed request into a prediction per row and, for classifiers, the positive
+    /// class's probability per row (NaN for a row a feature filter drops).
+    pub(crate) fn score_columns(
+        &self,
+        batch: RecordBatch,
+    ) -> Result<(Vec<f64>, Option<Vec<f64>>), ServeError> {
         let rows = batch.num_rows();
         let with_rows = numbered(batch)?;
         let scored = self
@@ -74,36 +110,33 @@ impl App {
                 true => ServeError::BadRequest(e.to_string()),
                 false => ServeError::Internal(e.to_string()),
             })?;
-        let positions = scored.column(0).as_primitive::<UInt32Type>();
-        let prediction = scored.column(1).as_primitive::<Float64Type>();
-        let probability = (self.scorer.task() == Task::Classification)
-            .then(|| scored.column(2).as_primitive::<Float64Type>());
-        let mut out = vec![Value::Null; rows];
-        for i in 0..scored.num_rows() {
-            out[positions.value(i) as usize] = match probability {
-                None => number(prediction.value(i)),
-                Some(p) => serde_json::json!({
-                    "prediction": number(prediction.value(i)),
-                    "probability": number(p.value(i)),
-                }),
-            };
-        }
-        Ok(serde_json::json!({ "predictions": out }))
+        let in_request_order = |column: usize| {
+            let positions = scored.column(0).as_primitive::<UInt32Type>();
+            let values = scored.column(column).as_primitive::<Float64Type>();
+            let mut out = vec![f64::NAN; rows];
+            for (position, value) in positions.values().iter().zip(values.values()) {
+                out[*position as usize] = *value;
+            }
+            out
+        };
+        let probability = self.is_classifier().then(|| in_request_order(2));
+        Ok((in_request_order(1), probability))
     }
 }
 
-/// The routes over `app`.
-pub fn router(app: Arc<App>) -> Router {
+/// The routes over `service`: MLflow's scoring protocol and the KServe V2 one.
+pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/ping", get(health))
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/invocations", post(invocations))
-        .with_state(app)
+        .merge(v2::routes())
+        .with_state(service)
 }
 
-async fn health(State(app): State<Arc<App>>) -> Response {
-    match app.ready.load(Ordering::SeqCst) {
+async fn health(State(service): State<Arc<Service>>) -> Response {
+    match service.is_ready() {
         true => (StatusCode::OK, "\n").into_response(),
         false => ServeError::Draining.into_response(),
     }
@@ -113,8 +146,8 @@ async fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-async fn invocations(State(app): State<Arc<App>>, request: Request) -> Response {
-    match invoke(app, request).await {
+async fn invocations(State(service): State<Arc<Service>>, request: Request) -> Response {
+    match invoke(service.app(), request).await {
         Ok(body) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
@@ -138,9 +171,7 @@ async fn invoke(app: Arc<App>, request: Request) -> Result<Value, ServeError> {
         other => return Err(ServeError::UnsupportedMediaType(other.to_string())),
     };
     let body = read_body(request.into_body(), app.max_body).await?;
-    if !app.delay.is_zero() {
-        tokio::time::sleep(app.delay).await;
-    }
+    app.injected_delay().await;
     tokio::task::spawn_blocking(move || {
         let batch = match csv {
             true => request::from_csv(&body, &app.schema)?,
@@ -152,7 +183,7 @@ async fn invoke(app: Arc<App>, request: Request) -> Result<Value, ServeError> {
     .map_err(|e| ServeError::Internal(format!("scoring panicked: {e}")))?
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ServeError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ServeError> {
     to_bytes(body, limit).await.map_err(|e| {
         let too_large =
             std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit"));
@@ -180,6 +211,6 @@ fn numbered(batch: RecordBatch) -> Result<RecordBatch, ServeError> {
 }
 
 /// A float as JSON (NaN and infinities, which JSON lacks, as null).
-fn number(x: f64) -> Value {
+pub(crate) fn number(x: f64) -> Value {
     serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }

@@ -126,7 +126,18 @@ fn spawn_replica(
             "--drain-timeout",
             &options.drain_timeout.as_secs_f64().to_string(),
         ])
-        .arg("--replica")
+        .args(["--model-name", &options.name])
+        .arg("--replica");
+    if let Some(version) = &options.version {
+        command.args(["--served-version", version]);
+    }
+    if let Some(reload) = &options.reload {
+        command
+            .args(["--follow", &reload.text])
+            .args(["--reload-every", &reload.every.as_secs_f64().to_string()])
+            .args(["--tracking-uri", reload.fetcher.tracking_uri()]);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -21,9 +21,11 @@ const FORMATS: [&str; 4] = [
 ];
 
 /// Named columns of JSON values, as a request gave them.
-struct Columns {
-    names: Vec<String>,
-    values: Vec<Vec<Value>>,
+pub(crate) struct Columns {
+    /// The request's column names.
+    pub(crate) names: Vec<String>,
+    /// Each column's values, in row order.
+    pub(crate) values: Vec<Vec<Value>>,
 }
 
 /// Reads a JSON body into the `schema`'s columns.
@@ -174,7 +176,7 @@ fn records_or_columns(value: &Value, format: &str) -> Result<Columns, ServeError
 
 /// The schema's columns out of the request's, each cast to its type; errors name the column,
 /// the row and the value.
-fn to_batch(columns: Columns, schema: &SchemaRef) -> Result<RecordBatch, ServeError> {
+pub(crate) fn to_batch(columns: Columns, schema: &SchemaRef) -> Result<RecordBatch, ServeError> {
     let rows = columns.values.first().map_or(0, Vec::len);
     if rows == 0 {
         return Err(ServeError::BadRequest(

@@ -10,20 +10,43 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 
 use super::app::{router, App};
+use super::reload::{watch, Reload};
+use super::service::Service;
 use super::ServeError;
 use crate::model::Scorer;
 
 /// Settings of a server process.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    /// The model directory.
+    /// The model directory (downloaded first when the model is on the tracking server).
     pub model: PathBuf,
+    /// The model's name in the KServe V2 routes.
+    pub name: String,
+    /// The registered version served, when known.
+    pub version: Option<String>,
     /// Where to listen.
     pub addr: SocketAddr,
     /// Largest request body in bytes.
     pub max_body: usize,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub drain_timeout: Duration,
+    /// Follow a registry alias (`--reload-every`).
+    pub reload: Option<Reload>,
+}
+
+impl ServeOptions {
+    /// Settings for `model` on `addr` with the defaults of `distml serve`.
+    pub fn new(model: PathBuf, addr: SocketAddr) -> Self {
+        ServeOptions {
+            name: super::ModelSource::Dir(model.clone()).model_name(),
+            model,
+            version: None,
+            addr,
+            max_body: 64 << 20,
+            drain_timeout: Duration::from_secs(30),
+            reload: None,
+        }
+    }
 }
 
 /// Loads the model directory for serving; the error names the directory and the reason.
@@ -70,14 +93,23 @@ pub fn serve(
             .local_addr()
             .map_err(|e| ServeError::Io(e.to_string()))?;
         on_listening(local);
+        let service = Service::new(app, options.name.clone(), options.version.clone());
+        if let Some(reload) = options.reload.clone() {
+            tokio::spawn(watch(
+                service.clone(),
+                reload,
+                options.version.clone(),
+                options.max_body,
+            ));
+        }
         let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-        let draining = app.clone();
+        let draining = service.clone();
         let signal = async move {
             terminated().await;
             draining.drain();
             let _ = drained_tx.send(());
         };
-        let server = axum::serve(listener, router(app)).with_graceful_shutdown(signal);
+        let server = axum::serve(listener, router(service)).with_graceful_shutdown(signal);
         let timeout = options.drain_timeout;
         tokio::select! {
             result = server => result.map_err(|e| ServeError::Io(e.to_string())),

@@ -1,9 +1,13 @@
-//! Uploading a directory through the server's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`).
+//! Uploading and downloading a directory through the server's artifact proxy
+//! (`/api/2.0/mlflow-artifacts/artifacts`).
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
 
 use super::client::MlflowClient;
 use super::error::TrackingError;
+use super::wire::FileInfo;
 
 const PROXY: &str = "/api/2.0/mlflow-artifacts/artifacts";
 
@@ -51,6 +55,78 @@ pub fn upload_dir(
             .put_file(&format!("{PROXY}/{}", segments.join("/")), file.clone())?;
     }
     Ok(files.len())
+}
+
+/// Downloads every file below `artifact_uri` (a `mlflow-artifacts:` URI) into `dest`, keeping
+/// the layout; returns the count of files.
+pub fn download_dir(
+    client: &MlflowClient,
+    artifact_uri: &str,
+    dest: &Path,
+) -> Result<usize, TrackingError> {
+    let root = proxy_root(artifact_uri)?;
+    let mut count = 0;
+    let mut pending = vec![String::new()];
+    while let Some(relative) = pending.pop() {
+        let local = dest.join(safe_relative(&relative)?);
+        std::fs::create_dir_all(&local).map_err(|e| TrackingError::io(&local, e))?;
+        for entry in list_proxy(client, &join(&root, &relative))? {
+            let name = join(
+                &relative,
+                entry.path.rsplit('/').next().unwrap_or(&entry.path),
+            );
+            if entry.is_dir {
+                pending.push(name);
+                continue;
+            }
+            let file = dest.join(safe_relative(&name)?);
+            let url = format!("{PROXY}/{}", encoded(&join(&root, &name)));
+            client.http().get_to_file(&url, &file)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// One directory of the proxy's listing (`GET …/artifacts?path=`).
+fn list_proxy(client: &MlflowClient, path: &str) -> Result<Vec<FileInfo>, TrackingError> {
+    #[derive(Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        files: Vec<FileInfo>,
+    }
+    let reply: Reply = client.http().get(PROXY, &[("path", path)])?;
+    Ok(reply.files)
+}
+
+/// `a/b` from `a` and `b`, either possibly empty.
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
+    }
+}
+
+/// Each `/`-separated segment percent-encoded.
+fn encoded(path: &str) -> String {
+    path.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A server-given relative path as a local one; `..`, roots and prefixes are refused so a
+/// listing can never write outside the download directory.
+fn safe_relative(path: &str) -> Result<PathBuf, TrackingError> {
+    let candidate = Path::new(path);
+    match candidate
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        true => Ok(candidate.to_path_buf()),
+        false => Err(TrackingError::UnsafeArtifactPath(path.to_string())),
+    }
 }
 
 /// Every regular file below `dir`, sorted.
@@ -104,5 +180,17 @@ mod tests {
         );
         assert!(proxy_root("s3://bucket/1/r/artifacts").is_err());
         assert_eq!(encode_segment("a b%.json"), "a%20b%25.json");
+    }
+
+    #[test]
+    fn downloads_never_leave_their_directory() {
+        assert!(safe_relative("model/pipeline/stages.json").is_ok());
+        assert!(safe_relative("").is_ok());
+        for bad in ["../etc/passwd", "/etc/passwd", "a/../../b"] {
+            assert!(safe_relative(bad).is_err(), "{bad}");
+        }
+        assert_eq!(join("", "a"), "a");
+        assert_eq!(join("1/r/artifacts", "model"), "1/r/artifacts/model");
+        assert_eq!(encoded("1/m x/a.json"), "1/m%20x/a.json");
     }
 }

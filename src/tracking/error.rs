@@ -118,6 +118,19 @@ pub enum TrackingError {
     /// The run's background logger stopped (its thread panicked or the run was already finished).
     #[error("the run logger is not running: {0}")]
     LoggerStopped(String),
+    /// A new model version did not become `READY`.
+    #[error("registering a version of model '{name}': version {version} ended {status}")]
+    Registration {
+        /// The registered model.
+        name: String,
+        /// The version made.
+        version: String,
+        /// Its final status.
+        status: String,
+    },
+    /// A file the server listed cannot be stored under the download directory.
+    #[error("the server listed an artifact path that leaves the download directory: {0}")]
+    UnsafeArtifactPath(String),
 }
 
 impl TrackingError {

@@ -150,6 +150,24 @@ impl Http {
         .map(drop)
     }
 
+    /// GETs `path` (artifact download) and writes the body to `dest`; returns its size.
+    pub(crate) fn get_to_file(
+        &self,
+        path: &str,
+        dest: &std::path::Path,
+    ) -> Result<u64, TrackingError> {
+        let mut response =
+            self.send(Method::GET, path, &[], Payload::Empty, CallKind::Idempotent)?;
+        let mut file = std::fs::File::create(dest).map_err(|e| TrackingError::io(dest, e))?;
+        response
+            .copy_to(&mut file)
+            .map_err(|e| TrackingError::Transport {
+                url: self.url(path),
+                message: flatten(&e),
+                connect: false,
+            })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -110,6 +110,10 @@ pub struct OutputSettings {
     /// Also write the summary JSON to this file.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Register the trained (tune: the best) model as a new version of this MLflow registered
+    /// model; needs a tracking server.
+    #[arg(long, value_name = "NAME")]
+    pub register_model: Option<String>,
 }
 
 /// The learner flags: `--model` and every learner family's parameters (`--reg`, ...), as given.

@@ -362,6 +362,7 @@ pub fn run_tracked(
     progress: &dyn JobProgress,
     tracker: &crate::tracking::Tracker,
 ) -> Result<JobSummary, JobError> {
+    super::report::check_registration(config, tracker)?;
     let run = tracker.start_run(crate::tracking::RunSpec {
         run_name: config.tracking.run_name.clone(),
         tags: vec![("distml.job".into(), "train".into())],
@@ -374,12 +375,9 @@ pub fn run_tracked(
             return Err(error);
         }
     };
+    let (dir, _tmp) =
+        super::report::model_files(outcome.summary.model_dir.as_deref(), config, &outcome)?;
     let mut summary = outcome.summary;
-    let (dir, _tmp) = super::report::model_files(
-        summary.model_dir.as_deref(),
-        &outcome.pipeline,
-        &outcome.model,
-    )?;
     super::report::finish_run(run, tracker, config, &dir, "model", &mut summary)?;
     Ok(summary)
 }

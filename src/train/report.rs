@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{type_name, DataSource};
-use crate::feature::FittedPipeline;
 use crate::model::{Metrics, Model, TrainSummary};
 use crate::tracking::wire::KeyValue;
 use crate::tracking::{digest_of, DatasetSpec, NewLoggedModel, RunHandle, Status, Tracker};
 
+use super::job::TrainOutcome;
 use super::{JobConfig, JobError, JobSummary};
 
 /// A job's reporter; without a run every call does nothing.
@@ -154,25 +154,28 @@ fn metric_key(name: &str) -> String {
         .collect()
 }
 
-/// The files of a fitted model to upload: `dir` when it was saved, else a temporary copy of
-/// the pipeline and the model (the returned guard must outlive the upload).
+/// The model directory to upload: `dir` when it was saved, else a temporary one written
+/// like `--model-out` (the returned guard must outlive the upload), so what the run keeps can
+/// be served and predicted with as it is.
 pub fn model_files(
     dir: Option<&str>,
-    pipeline: &FittedPipeline,
-    model: &Model,
+    config: &JobConfig,
+    outcome: &TrainOutcome,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>), JobError> {
     if let Some(dir) = dir {
         return Ok((PathBuf::from(dir), None));
     }
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| JobError::Io { path, source }
-    };
-    let tmp = tempfile::tempdir().map_err(io(Path::new("temporary directory")))?;
-    pipeline.save(tmp.path().join("pipeline"))?;
-    let file = tmp.path().join("model.json");
-    let text = serde_json::to_string_pretty(model).unwrap_or_default();
-    std::fs::write(&file, text).map_err(io(&file))?;
+    let tmp = tempfile::tempdir().map_err(|source| JobError::Io {
+        path: "temporary directory".into(),
+        source,
+    })?;
+    let TrainOutcome {
+        summary,
+        pipeline,
+        model,
+        training,
+    } = outcome;
+    super::job::save_model(tmp.path(), config, pipeline, model, training, summary)?;
     Ok((tmp.path().to_path_buf(), Some(tmp)))
 }
 
@@ -196,13 +199,80 @@ pub fn finish_run(
             "warning: run {} is kept in the local store ({error}); `distml runs sync` sends it later",
             report.run_id
         );
+        if let Some(name) = &config.outputs.register_model {
+            eprintln!(
+                "warning: the model is not registered as '{name}': its run is not on the server"
+            );
+        }
         return Ok(());
     }
     if let (Some(experiment_id), true) = (experiment_id, report.synced) {
         summary.logged_model_id =
             log_model(tracker, &experiment_id, &report.run_id, config, model_dir);
     }
+    if let Some(name) = &config.outputs.register_model {
+        let source = match &summary.logged_model_id {
+            Some(id) => format!("models:/{id}"),
+            None => format!("runs:/{}/{artifact}", report.run_id),
+        };
+        let registered = register(
+            tracker,
+            name,
+            &source,
+            &report,
+            summary.logged_model_id.as_deref(),
+        )?;
+        summary.registered_model = Some(registered);
+    }
     Ok(())
+}
+
+/// Refuses `--register-model` up front when it cannot work: no tracking server, or a name
+/// MLflow's registry refuses (empty, or with `/` or `:`).
+pub fn check_registration(config: &JobConfig, tracker: &Tracker) -> Result<(), JobError> {
+    let Some(name) = &config.outputs.register_model else {
+        return Ok(());
+    };
+    let invalid = |message: &str| JobError::Invalid {
+        flag: "--register-model",
+        message: format!("'{name}': {message}"),
+    };
+    if tracker.client().is_none() {
+        return Err(invalid(
+            "registering a model needs a tracking server: set MLFLOW_TRACKING_URI or --tracking-uri",
+        ));
+    }
+    if name.trim().is_empty() || name.contains(['/', ':']) {
+        return Err(invalid(
+            "a registered model's name must be non-empty and free of '/' and ':'",
+        ));
+    }
+    Ok(())
+}
+
+/// Registers `source` (the finished run's model) as a new version of `name`; returns
+/// `models:/NAME/VERSION`. A run kept in the local store cannot be registered yet.
+pub fn register(
+    tracker: &Tracker,
+    name: &str,
+    source: &str,
+    report: &crate::tracking::FinishReport,
+    model_id: Option<&str>,
+) -> Result<String, JobError> {
+    let client = tracker
+        .client()
+        .filter(|_| report.synced)
+        .ok_or_else(|| JobError::Invalid {
+            flag: "--register-model",
+            message: format!(
+                "run {} is not on the tracking server yet; register it after `distml runs sync`",
+                report.run_id
+            ),
+        })?;
+    let version = client.register_model(name, source, &report.run_id, model_id)?;
+    let uri = format!("models:/{}/{}", version.name, version.version);
+    eprintln!("registered {uri} (from {source})");
+    Ok(uri)
 }
 
 /// Marks a failed run FAILED with the error as its note; nothing logged before is lost.

@@ -79,6 +79,10 @@ pub struct JobSummary {
     /// The MLflow 3 logged model (`m-…`) when the server has them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logged_model_id: Option<String>,
+    /// The registered model version made by `--register-model` (`models:/NAME/VERSION`, a
+    /// source `distml serve` takes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registered_model: Option<String>,
 }
 
 impl JobSummary {

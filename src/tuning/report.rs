@@ -197,6 +197,7 @@ pub fn log_sweep_results(
 /// FAILED with the error. Saves the best model to `--model-out` when given.
 pub fn run_tune_tracked(config: &TuneConfig, tracker: &Tracker) -> Result<TuneSummary, TuneError> {
     let (sets, _) = super::plan(config)?;
+    crate::train::report::check_registration(&config.job, tracker)?;
     let parent = tracker
         .start_run(RunSpec {
             run_name: config.job.tracking.run_name.clone(),
@@ -243,11 +244,17 @@ pub fn run_tune_tracked(config: &TuneConfig, tracker: &Tracker) -> Result<TuneSu
         eprintln!("tune: {failed} trial(s) FAILED (see `trials[].error`)");
     }
     let report = parent.finish(Status::Finished).map_err(JobError::from)?;
-    if let Some(error) = report.error {
+    if let Some(error) = &report.error {
         eprintln!(
             "warning: run {} is kept in the local store ({error}); `distml runs sync` sends it later",
             report.run_id
         );
+    }
+    if let (Some(name), true) = (&config.job.outputs.register_model, saved) {
+        let source = format!("runs:/{}/best_model", report.run_id);
+        summary.job.registered_model = Some(crate::train::report::register(
+            tracker, name, &source, &report, None,
+        )?);
     }
     Ok(summary)
 }
