@@ -2,7 +2,8 @@
 `mlflow models serve --env-manager local --workers 2` serving the equivalent scikit-learn pipeline
 (one-hot PU/DO zones + trip distance -> LinearRegression) trained on the same rows, in one
 run. Load from `wrk` (Debian's package) over loopback, bounded: 10 s per case, 2 threads,
-16 connections; 1-row and 1,000-row JSON requests of raw columns (dataframe_split).
+16 connections; 1-row and 1,000-row JSON requests of raw columns (dataframe_split); and the
+1-row requests again at about half the saturating rate (paced connections), for p99 there.
 
 Run by hand on a quiet machine (not in CI), with the CI venv (mlflow 3.17.2 + scikit-learn):
     apt-get install wrk && cargo build --release
@@ -52,11 +53,14 @@ def body(frame, rows):
     return json.dumps({"dataframe_split": {"columns": COLUMNS, "data": part[COLUMNS].values.tolist()}})
 
 
-def load(port, payload, tmp):
+def load(port, payload, tmp, connections=16, delay_ms=None):
+    """wrk for SECONDS; with delay_ms each connection waits that long between requests, so the
+    offered load is about connections * 1000 / delay_ms requests/s (wrk paces in whole ms)."""
     script = Path(tmp) / "post.lua"
+    pacing = f"function delay() return {delay_ms} end\n" if delay_ms else ""
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                      f"wrk.body = {json.dumps(payload)}\n")
-    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{SECONDS}s", "--latency", "-s", script,
+                      f"wrk.body = {json.dumps(payload)}\n{pacing}")
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--latency", "-s", script,
                           f"http://127.0.0.1:{port}/invocations"], capture_output=True, text=True,
                          timeout=SECONDS + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -123,13 +127,18 @@ def main():
                 for rows in (1, 1000):
                     rps, p50, p99, errors = load(port, body(frame, rows), tmp)
                     results.append((name, rows, rps, p50, p99, errors))
+                    if rows == 1:
+                        # Half the saturating load: 1 ms pacing on enough connections.
+                        connections = max(1, round(rps / 2 / 1000))
+                        half = load(port, body(frame, rows), tmp, connections, delay_ms=1)
+                        results.append((f"{name} @ half load ({connections} conn, 1 ms pacing)", rows, *half))
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)
     print(f"serve_load: wrk -t2 -c16 -d{SECONDS}s per case, {os.cpu_count()} cores")
-    print(f"{'server':<40}{'rows/req':>9}{'req/s':>10}{'rows/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}")
+    print(f"{'server':<72}{'rows/req':>9}{'req/s':>10}{'rows/s':>12}{'p50':>10}{'p99':>10}{'non-2xx':>9}")
     for name, rows, rps, p50, p99, errors in results:
-        print(f"{name:<40}{rows:>9}{rps:>10.0f}{rps * rows:>12.0f}{p50:>10}{p99:>10}{errors:>9}")
+        print(f"{name:<72}{rows:>9}{rps:>10.0f}{rps * rows:>12.0f}{p50:>10}{p99:>10}{errors:>9}")
 
 
 if __name__ == "__main__":

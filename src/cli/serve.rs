@@ -20,8 +20,8 @@ pub(crate) struct ServeArgs {
     /// `models:/<name>/<version>`, `models:/<name>@<alias>` or `models:/m-<id>`.
     #[arg(long)]
     model: String,
-    /// Interface to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// Interface to listen on (the container image sets 0.0.0.0).
+    #[arg(long, env = "DISTML_SERVE_HOST", default_value = "127.0.0.1")]
     host: IpAddr,
     /// Port (0: any free port; the chosen one is printed).
     #[arg(long, default_value_t = 8080)]
