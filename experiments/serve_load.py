@@ -10,6 +10,7 @@ Run by hand on a quiet machine (not in CI), with the CI venv (mlflow 3.17.2 + sc
     ~/.cache/distml/venv-mlflow-3.17.2/bin/python experiments/serve_load.py
 """
 import json
+import math
 import os
 import re
 import socket
@@ -60,7 +61,7 @@ def load(port, payload, tmp, connections=16, delay_ms=None):
     pacing = f"function delay() return {delay_ms} end\n" if delay_ms else ""
     script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                       f"wrk.body = {json.dumps(payload)}\n{pacing}")
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--latency", "-s", script,
+    out = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{SECONDS}s", "--latency", "-s", script,
                           f"http://127.0.0.1:{port}/invocations"], capture_output=True, text=True,
                          timeout=SECONDS + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -128,10 +129,18 @@ def main():
                     rps, p50, p99, errors = load(port, body(frame, rows), tmp)
                     results.append((name, rows, rps, p50, p99, errors))
                     if rows == 1:
-                        # Half the saturating load: 1 ms pacing on enough connections.
-                        connections = max(1, round(rps / 2 / 1000))
-                        half = load(port, body(frame, rows), tmp, connections, delay_ms=1)
-                        results.append((f"{name} @ half load ({connections} conn, 1 ms pacing)", rows, *half))
+                        # Half the saturating load: paced connections (wrk paces in whole ms,
+                        # and a connection's cycle is its pause plus the request), so the
+                        # connection count is corrected once from the rate the first try got.
+                        target = rps / 2
+                        connections = max(2, math.ceil(target / 1000))
+                        delay = max(1, round(connections * 1000 / target))
+                        half = load(port, body(frame, rows), tmp, connections, delay_ms=delay)
+                        if half[0] < 0.9 * target:
+                            connections = math.ceil(connections * target / half[0])
+                            half = load(port, body(frame, rows), tmp, connections, delay_ms=delay)
+                        label = f"{name} @ half load ({connections} conn, {delay} ms pacing)"
+                        results.append((label, rows, *half))
             finally:
                 proc.terminate()
                 proc.wait(timeout=60)

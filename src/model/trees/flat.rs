@@ -17,6 +17,9 @@ struct Node {
     children: [i32; 2],
 }
 
+/// Rows walked down a tree together by [`FlatTrees::add_to`].
+const LANES: usize = 8;
+
 /// Every tree's nodes, leaves and category sets, flattened.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FlatTrees {
@@ -122,9 +125,38 @@ impl FlatTrees {
             scores.iter_mut().for_each(|s| *s += values[0]);
             return;
         }
-        for (row, s) in x.chunks_exact(width).zip(scores.iter_mut()) {
+        let block = width * LANES;
+        let mut rows = x.chunks_exact(block);
+        let mut lanes = scores.chunks_exact_mut(LANES);
+        for (rows, scores) in rows.by_ref().zip(lanes.by_ref()) {
+            for (leaf, s) in self.leaves(nodes, rows, width).into_iter().zip(scores) {
+                *s += values[leaf];
+            }
+        }
+        let rest = rows.remainder().chunks_exact(width);
+        for (row, s) in rest.zip(lanes.into_remainder().iter_mut()) {
             *s += values[self.leaf(nodes, row)];
         }
+    }
+
+    /// The leaves of `LANES` rows, walked down together: their dependent loads and compares
+    /// overlap instead of waiting on each other.
+    #[inline]
+    fn leaves(&self, nodes: &[Node], rows: &[f64], width: usize) -> [usize; LANES] {
+        let mut n = [0i32; LANES];
+        let mut walking = true;
+        while walking {
+            walking = false;
+            for (lane, n) in n.iter_mut().enumerate() {
+                if *n >= 0 {
+                    let node = &nodes[*n as usize];
+                    let v = rows[lane * width + node.feature as usize];
+                    *n = node.children[usize::from(!self.goes_left(node, v))];
+                    walking = true;
+                }
+            }
+        }
+        n.map(|n| !n as usize)
     }
 
     #[inline]
