@@ -2,6 +2,7 @@
 //! and the same job with its processes started by a launcher, as `examples/deploy` does.
 
 mod cluster_support;
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -100,6 +101,33 @@ fn bad_cluster_flags_are_usage_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("DISTML_COORDINATOR"));
+}
+
+#[test]
+fn a_local_job_refuses_more_workers_than_partitions_or_the_per_core_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::generate_taxi(dir.path(), "jan.parquet", 2_000, &[]);
+    let data = data.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", data, "--model", "linear"];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_distml"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = train(&["--workers", "10000"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--workers") && err.contains("per core"),
+        "{err}"
+    );
+    let out = train(&["--workers", "3", "--partitions", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("3 workers for 2 partitions"), "{err}");
 }
 
 /// Waits for `child` to exit by itself, killing it (and failing) after `limit`.

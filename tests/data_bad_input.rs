@@ -112,3 +112,31 @@ fn bad_flags_exit_2() {
         &["--partitions"],
     );
 }
+
+#[test]
+fn duplicate_columns_header_only_files_and_early_bad_values_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("dup.csv"), "x,X,y\n1,2,3\n4,5,6\n").unwrap();
+    common::assert_bad_input_in(
+        d,
+        &["describe", "--data", "dup.csv"],
+        &["dup.csv", "column 'X'", "appears more than once"],
+    );
+    std::fs::write(d.join("header.csv"), "x,y\n").unwrap();
+    let generic = ["--target", "y", "--numeric", "x", "--workers", "0"];
+    let args = [&["train", "--data", "header.csv"][..], &generic].concat();
+    common::assert_bad_input_in(d, &args, &["header.csv", "no data rows"]);
+    // A bad value on line 52, well inside the rows read to infer types (which then say text).
+    let mut text = String::from("x,y\n");
+    (0..50).for_each(|i| text.push_str(&format!("{i},{}\n", 2 * i)));
+    text.push_str("4.o,3\n");
+    (0..50).for_each(|i| text.push_str(&format!("{i},{}\n", 2 * i)));
+    std::fs::write(d.join("typo.csv"), text).unwrap();
+    let args = [&["train", "--data", "typo.csv"][..], &generic].concat();
+    common::assert_bad_input_in(
+        d,
+        &args,
+        &["typo.csv", "line 52", "column 'x'", "'4.o' is not a number"],
+    );
+}

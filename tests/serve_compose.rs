@@ -7,98 +7,19 @@
 //! test says why and skips, except under `CI=true`, where it fails.
 
 mod common;
+mod docker_support;
 mod serve_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{distml_in, generate_taxi, in_ci, json_result, skip};
+use common::{distml_in, generate_taxi, json_result};
+use docker_support::{build_image, docker_ready, must, Project};
 use serve_support::client;
 
-const IMAGE: &str = "distml-serve:test";
-const BASE: &str = "distml-local/debian:bookworm";
-const RUST: &str = "distml-local/rust:bookworm";
 const NGINX: &str = "distml-local/nginx:bookworm";
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .current_dir(repo())
-        .output()
-        .unwrap_or_else(|e| panic!("{program}: {e}"))
-}
-
-fn must(program: &str, args: &[&str], env: &[(&str, &str)]) -> String {
-    let output = run(program, args, env);
-    assert!(
-        output.status.success(),
-        "{program} {}: {}\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Whether Docker and Compose answer; outside CI a missing one skips the test.
-fn docker_ready(test: &str) -> bool {
-    let works = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let missing = match (
-        works("docker", &["info"]),
-        works("docker-compose", &["version"]),
-    ) {
-        (true, true) => return true,
-        (false, _) => "no Docker engine answers `docker info`",
-        (_, false) => "no `docker-compose`",
-    };
-    assert!(!in_ci(), "{test}: CI=true but {missing}");
-    skip(test, missing);
-    false
-}
-
-/// A Compose project, taken down (containers, network) when dropped.
-struct Project {
-    name: String,
-    env: Vec<(String, String)>,
-}
-
-impl Project {
-    fn compose(&self, args: &[&str]) -> String {
-        let file = repo().join("examples/deploy/serve-compose.yaml");
-        let mut all = vec!["-f", file.to_str().unwrap(), "-p", &self.name];
-        all.extend_from_slice(args);
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        must("docker-compose", &all, &env)
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        let file = repo().join("examples/deploy/serve-compose.yaml");
-        let _ = Command::new("docker-compose")
-            .args(["-f", file.to_str().unwrap(), "-p", &self.name])
-            .args(["down", "--volumes", "--timeout", "5"])
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output();
-    }
-}
 
 /// A free loopback port for the front.
 fn free_port() -> u16 {
@@ -210,27 +131,10 @@ fn two_machines_behind_a_front_lose_no_request_when_one_stops() {
     if !docker_ready(test) {
         return;
     }
-    must("bash", &["tests/docker/images.sh"], &[]);
-    let rust = format!("RUST_IMAGE={RUST}");
-    let base = format!("BASE_IMAGE={BASE}");
-    must(
-        "docker",
-        &[
-            "build",
-            "-q",
-            "-t",
-            IMAGE,
-            "--build-arg",
-            &rust,
-            "--build-arg",
-            &base,
-            ".",
-        ],
-        &[],
-    );
+    let image = build_image();
     let user = must(
         "docker",
-        &["run", "--rm", "--entrypoint", "id", IMAGE, "-u"],
+        &["run", "--rm", "--entrypoint", "id", image, "-u"],
         &[],
     );
     assert_eq!(user.trim(), "10001", "the image runs as a non-root user");
@@ -238,18 +142,13 @@ fn two_machines_behind_a_front_lose_no_request_when_one_stops() {
     let dir = tempfile::tempdir().unwrap();
     let (model, csv, want) = model_and_request(dir.path());
     let port = free_port().to_string();
-    let project = Project {
-        name: format!("distmltest{}", std::process::id()),
-        env: [
-            ("DISTML_IMAGE", IMAGE),
-            ("NGINX_IMAGE", NGINX),
-            ("MODEL_DIR", model.to_str().unwrap()),
-            ("FRONT_PORT", port.as_str()),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-    };
+    let env = [
+        ("DISTML_IMAGE", image),
+        ("NGINX_IMAGE", NGINX),
+        ("MODEL_DIR", model.to_str().unwrap()),
+        ("FRONT_PORT", port.as_str()),
+    ];
+    let project = Project::new("serve-compose.yaml", "distmlserve", &env);
     project.compose(&["up", "-d"]);
     let url = format!("http://127.0.0.1:{port}/invocations");
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -482,3 +482,48 @@ fn the_hold_out_never_reaches_the_feature_pipeline() {
         "{summary}"
     );
 }
+
+/// 2,000 numeric columns: their list is longer than an MLflow param may be, which must not
+/// stop the job; the run keeps the list whole as an artifact.
+#[test]
+fn a_param_longer_than_mlflow_allows_is_shortened_and_kept_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let names: Vec<String> = (0..2000).map(|i| format!("feature_{i}")).collect();
+    let mut csv = format!("y,{}\n", names.join(","));
+    for r in 0..60 {
+        let row: Vec<String> = (0..2000)
+            .map(|c| ((r * 7 + c * 13) % 29).to_string())
+            .collect();
+        csv.push_str(&format!("{},{}\n", r % 11, row.join(",")));
+    }
+    std::fs::write(d.join("wide.csv"), csv).unwrap();
+    let numeric = names.join(",");
+    let args = [
+        "train",
+        "--data",
+        "wide.csv",
+        "--target",
+        "y",
+        "--numeric",
+        &numeric,
+        "--model",
+        "ridge",
+        "--workers",
+        "0",
+    ];
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_distml"))
+        .args(args)
+        .current_dir(d)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    let summary = json_result(&output);
+    assert_eq!(summary["features"], 2000);
+    let run = summary["run_id"].as_str().unwrap();
+    let whole = d
+        .join("distml-runs")
+        .join(run)
+        .join("artifacts/params/features.numeric.txt");
+    assert_eq!(std::fs::read_to_string(&whole).unwrap(), numeric);
+}

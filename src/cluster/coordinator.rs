@@ -163,7 +163,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ClusterError> {
 pub(crate) fn start(options: &ClusterOptions) -> Result<Running, ClusterError> {
     let runtime = runtime()?;
     let (listen, token) = super::launcher::listen_and_token(&options.launch)?;
-    let shared = Shared::new(options.heartbeat_timeout / 4);
+    let shared = Shared::new(options.heartbeat_timeout / super::member::HEARTBEATS_PER_TIMEOUT);
     let listener = runtime
         .block_on(TcpListener::bind(listen))
         .map_err(|e| ClusterError::Rpc(format!("bind {listen}: {e}")))?;

@@ -69,27 +69,33 @@ fn client(channel: Channel, token: &Token) -> CoordClient {
         .max_encoding_message_size(MAX_MESSAGE)
 }
 
-/// Sends heartbeats until the coordinator says the job is over or stays unreachable for
-/// `give_up`; then notifies `done` (the member exits, so no process outlives its job).
+/// Heartbeats a member sends per heartbeat timeout: the coordinator's interval is the timeout
+/// over this, and a member that has not reached the coordinator for this many intervals (the
+/// timeout: by then the coordinator counts it dead, if it is alive) gives up.
+pub(crate) const HEARTBEATS_PER_TIMEOUT: u32 = 4;
+
+/// Sends a heartbeat every `every` until the coordinator says the job is over or stays
+/// unreachable for the heartbeat timeout; then notifies `done` (the member exits, so no
+/// process outlives its job by more than the timeout).
 pub(crate) fn spawn_heartbeats(
     mut client: CoordClient,
     member: u64,
     every: Duration,
-    give_up: Duration,
     done: Arc<Notify>,
 ) {
+    let give_up = every * HEARTBEATS_PER_TIMEOUT;
     tokio::spawn(async move {
         let mut last_ok = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(every).await;
-            match client
-                .heartbeat(HeartbeatRequest { member_id: member })
-                .await
-            {
-                Ok(reply) if reply.get_ref().shutdown => break,
-                Ok(_) => last_ok = tokio::time::Instant::now(),
-                Err(_) if last_ok.elapsed() > give_up => break,
-                Err(_) => {}
+            // A call to a partitioned host would wait for TCP's own timeouts; one interval is
+            // enough for a live coordinator to answer.
+            let beat = client.heartbeat(HeartbeatRequest { member_id: member });
+            match tokio::time::timeout(every, beat).await {
+                Ok(Ok(reply)) if reply.get_ref().shutdown => break,
+                Ok(Ok(_)) => last_ok = tokio::time::Instant::now(),
+                _ if last_ok.elapsed() >= give_up => break,
+                _ => {}
             }
         }
         done.notify_one();

@@ -45,7 +45,10 @@ mod vectors;
 mod worker;
 
 pub use error::ClusterError;
-pub use options::{ClusterEvent, ClusterOptions, Consistency, EventSink, Launch};
+pub use options::{
+    local_process_cap, ClusterEvent, ClusterOptions, Consistency, EventSink, Launch,
+    LOCAL_PROCESSES_PER_CORE,
+};
 pub use settings::ClusterSettings;
 pub use shard_member::run_shard;
 pub use worker::run_worker;

@@ -213,6 +213,15 @@ impl Default for ClusterOptions {
     }
 }
 
+/// Worker and shard processes a local job may start per core ([`local_process_cap`]).
+pub const LOCAL_PROCESSES_PER_CORE: usize = 8;
+
+/// The most worker and shard processes a local job starts: [`LOCAL_PROCESSES_PER_CORE`] per
+/// core. More would only share the cores, and thousands exhaust memory.
+pub fn local_process_cap() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from) * LOCAL_PROCESSES_PER_CORE
+}
+
 impl ClusterOptions {
     /// Validates the settings before any process starts.
     pub fn check(&self) -> Result<(), ClusterError> {
@@ -224,6 +233,16 @@ impl ClusterOptions {
         };
         if self.workers == 0 {
             return bad("--workers", "must be at least 1");
+        }
+        let cap = local_process_cap();
+        if self.launch == Launch::Local && self.workers + self.ps_shards > cap {
+            return bad(
+                "--workers",
+                &format!(
+                    "{} workers and {} shards are more processes than a local job starts on this                      machine ({cap}: {LOCAL_PROCESSES_PER_CORE} per core); start them with a                      cluster manager (DISTML_COORDINATOR) instead",
+                    self.workers, self.ps_shards
+                ),
+            );
         }
         if self.ps_shards == 0 {
             return bad("--ps-shards", "must be at least 1");

@@ -29,7 +29,7 @@ pub fn run_shard(rv: Rendezvous) -> Result<(), ClusterError> {
         let (client, member, every) =
             join(&rv, Role::Ps, format!("{host}:{}", handle.addr.port())).await?;
         let done = Arc::new(Notify::new());
-        spawn_heartbeats(client, member, every, every * 20, done.clone());
+        spawn_heartbeats(client, member, every, done.clone());
         let stop = handle.stopper();
         let served = handle.wait();
         tokio::pin!(served);

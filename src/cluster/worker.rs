@@ -81,7 +81,7 @@ pub fn run_worker(rv: Rendezvous) -> Result<(), ClusterError> {
 async fn serve(rv: Rendezvous) -> Result<(), ClusterError> {
     let (mut client, member, every) = join(&rv, Role::Worker, String::new()).await?;
     let done = Arc::new(Notify::new());
-    spawn_heartbeats(client.clone(), member, every, every * 20, done.clone());
+    spawn_heartbeats(client.clone(), member, every, done.clone());
     let state = Arc::new(State {
         member,
         push_delay: push_delay(rv.rank),

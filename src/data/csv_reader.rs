@@ -56,11 +56,14 @@ fn format(options: &CsvOptions, header: bool) -> Format {
 /// Infers a file's schema from its header and first rows; declared types win.
 pub(crate) fn infer_schema(path: &Path, options: &CsvOptions) -> Result<SchemaRef, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let (inferred, _) = format(options, true)
+    let (inferred, records) = format(options, true)
         .infer_schema(BufReader::new(file), Some(options.infer_rows))
         .map_err(|e| csv_error(path, 0, None, e))?;
     if inferred.fields().is_empty() {
         return Err(DataError::malformed(path, "empty CSV file: no header row"));
+    }
+    if records == 0 {
+        return Err(DataError::malformed(path, "no data rows (only a header)"));
     }
     let Some(declared) = &options.schema else {
         return Ok(Arc::new(inferred));
@@ -72,6 +75,30 @@ pub(crate) fn infer_schema(path: &Path, options: &CsvOptions) -> Result<SchemaRe
         }
     });
     Ok(Arc::new(Schema::new(fields.collect::<Vec<_>>())))
+}
+
+/// The first value of column `column` (its position) that is neither a number nor null, with
+/// its 1-based line (the header is line 1): why a column meant to be numeric was read as text.
+pub(crate) fn first_non_number(
+    path: &Path,
+    column: usize,
+    options: &CsvOptions,
+) -> Result<Option<(u64, String)>, DataError> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .from_reader(BufReader::new(file));
+    let nulls = null_regex();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| DataError::malformed(path, e.to_string()))?;
+        let Some(value) = record.get(column) else {
+            continue;
+        };
+        if value.trim().parse::<f64>().is_err() && !nulls.is_match(value) {
+            return Ok(Some((i as u64 + 2, value.to_string())));
+        }
+    }
+    Ok(None)
 }
 
 /// Reads the lines starting in `[start, end)`, projected onto the physical columns `columns`.
@@ -231,6 +258,26 @@ mod tests {
         assert!(
             text.contains("line 4") && text.contains("column 'b'"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_header_only_file_has_no_data_rows() {
+        let (_dir, path) = write("x,y\n");
+        let message = infer_schema(&path, &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("no data rows"), "{message}");
+    }
+
+    #[test]
+    fn the_first_non_number_is_found_with_its_line() {
+        let (_dir, path) = write("x,y\n1,2\nNA,3\n4.5,x7\n");
+        let options = CsvOptions::default();
+        assert_eq!(first_non_number(&path, 0, &options).unwrap(), None);
+        assert_eq!(
+            first_non_number(&path, 1, &options).unwrap(),
+            Some((4, "x7".to_string()))
         );
     }
 

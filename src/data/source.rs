@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::{Schema, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use rayon::prelude::*;
 
@@ -168,6 +168,49 @@ impl DataSource {
         Ok(())
     }
 
+    /// Refuses a column of `names` that some file holds as text: a CSV's error names the file,
+    /// the line and the first value that is not a number; a Parquet file's, its type.
+    pub fn require_numeric(&self, names: &[String]) -> Result<(), DataError> {
+        for name in names {
+            for file in &self.files {
+                let Some(i) = super::columns::find_column(&file.physical, name) else {
+                    continue;
+                };
+                let field = file.physical.field(i);
+                if !matches!(
+                    field.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) {
+                    continue;
+                }
+                let found = match file.parquet {
+                    None => csv::first_non_number(&file.path, i, &self.csv)?,
+                    Some(_) => None,
+                };
+                let (line, message) = match found {
+                    Some((line, value)) => (
+                        Some(line),
+                        format!("'{value}' is not a number, and the column is a numeric feature"),
+                    ),
+                    None => (
+                        None,
+                        format!(
+                            "the column holds text ({}), and it is a numeric feature",
+                            field.data_type()
+                        ),
+                    ),
+                };
+                return Err(DataError::Malformed {
+                    path: file.path.clone(),
+                    line,
+                    column: Some(field.name().clone()),
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A projection onto the named columns (in that order); empty means every column.
     pub fn projection(&self, columns: &[&str]) -> Result<Projection, DataError> {
         let indices: Vec<usize> =
@@ -298,6 +341,17 @@ fn with_extra_columns(canonical: SchemaRef, physical: &Schema) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// A column name the schema holds twice (ignoring case, as columns are found).
+fn repeated_column(schema: &Schema) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name())
+        .find(|name| !seen.insert(name.to_ascii_lowercase()))
+        .cloned()
+}
+
 fn inspect(path: PathBuf, csv_options: &CsvOptions) -> Result<(SourceFile, FileLayout), DataError> {
     let format = files::detect_format(&path)?;
     let bytes = std::fs::metadata(&path)
@@ -311,6 +365,15 @@ fn inspect(path: PathBuf, csv_options: &CsvOptions) -> Result<(SourceFile, FileL
         }
         FileFormat::Csv => (csv::infer_schema(&path, csv_options)?, None, Vec::new()),
     };
+    if let Some(name) = repeated_column(&physical) {
+        return Err(DataError::Malformed {
+            path,
+            line: None,
+            column: Some(name),
+            message: "the column name appears more than once; every column needs its own name"
+                .into(),
+        });
+    }
     let plan = ColumnPlan::new(&path, &physical, &physical, false)?;
     let layout = FileLayout {
         path: path.clone(),

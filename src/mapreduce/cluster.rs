@@ -96,7 +96,7 @@ fn runtime() -> Result<Runtime, MapReduceError> {
 async fn serve<J: MapReduce>(job: &J, rv: Rendezvous) -> Result<(), MapReduceError> {
     let (mut client, member, every) = join(&rv, Role::Worker, String::new()).await?;
     let done = Arc::new(Notify::new());
-    spawn_heartbeats(client.clone(), member, every, every * 20, done.clone());
+    spawn_heartbeats(client.clone(), member, every, done.clone());
     let kill_at = kill_at(rv.rank);
     let mut received = 0;
     loop {

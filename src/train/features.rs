@@ -46,6 +46,7 @@ pub fn pipeline_spec(
             message: "a generic job needs at least one feature column".into(),
         });
     }
+    source.require_numeric(&numeric)?;
     let cat: Vec<&str> = categorical.iter().map(String::as_str).collect();
     let num: Vec<&str> = numeric.iter().map(String::as_str).collect();
     Ok(presets::generic_with(&target, &cat, &num, how))

@@ -229,6 +229,17 @@ fn distributed_features(
     progress: &dyn JobProgress,
 ) -> Result<(Features, Option<Fitted>), JobError> {
     let started = Instant::now();
+    let partitions = inputs.train.partitions().len();
+    if options.launch == crate::cluster::Launch::Local && options.workers > partitions {
+        return Err(JobError::Invalid {
+            flag: "--workers",
+            message: format!(
+                "{} workers for {partitions} partitions of the training data: a worker without \
+                 a partition has nothing to do; lower --workers or raise --partitions",
+                options.workers
+            ),
+        });
+    }
     let job = ClusterJob {
         data: config.data.data.clone(),
         partitions: config.data.partitions,

@@ -25,10 +25,35 @@ impl<'a> Report<'a> {
     }
 
     /// The job's settings as params.
+    /// A value over MLflow's param limit (a list of 2,000 feature columns) is shortened, and
+    /// logged whole as the artifact `params/<key>.txt`: a logging limit never stops a job.
     pub fn params(&self, params: &[(String, String)]) -> Result<(), JobError> {
-        if let Some(run) = self.run {
-            run.log_params(params)?;
+        let Some(run) = self.run else {
+            return Ok(());
+        };
+        let mut whole = Vec::new();
+        let fitted: Vec<(String, String)> = params
+            .iter()
+            .map(|(key, value)| {
+                let (shown, long) = fit_param(key, value);
+                whole.extend(long.then(|| (key.clone(), value.clone())));
+                (key.clone(), shown)
+            })
+            .collect();
+        run.log_params(&fitted)?;
+        if whole.is_empty() {
+            return Ok(());
         }
+        let io = |source| JobError::Io {
+            path: "params artifact".into(),
+            source,
+        };
+        let dir = tempfile::tempdir().map_err(io)?;
+        for (key, value) in &whole {
+            std::fs::write(dir.path().join(format!("{}.txt", file_name(key))), value)
+                .map_err(io)?;
+        }
+        run.log_artifacts(dir.path(), "params")?;
         Ok(())
     }
 
@@ -144,6 +169,16 @@ impl<'a> Report<'a> {
     }
 }
 
+/// A param key as a file name: letters, digits, `_ - .` kept, the rest `_`.
+fn file_name(key: &str) -> String {
+    key.chars()
+        .map(|c| match c.is_ascii_alphanumeric() || "_-.".contains(c) {
+            true => c,
+            false => '_',
+        })
+        .collect()
+}
+
 /// `name` as an MLflow metric key: letters, digits, `_ - . /` and spaces kept, the rest `_`.
 fn metric_key(name: &str) -> String {
     name.chars()
@@ -177,6 +212,25 @@ pub fn model_files(
     } = outcome;
     super::job::save_model(tmp.path(), config, pipeline, model, training, summary)?;
     Ok((tmp.path().to_path_buf(), Some(tmp)))
+}
+
+/// `value` as it fits MLflow's param limit, and whether it had to be shortened (then it ends
+/// by saying where the whole value is).
+fn fit_param(key: &str, value: &str) -> (String, bool) {
+    use crate::tracking::validate::MAX_PARAM_VALUE;
+    if value.len() <= MAX_PARAM_VALUE {
+        return (value.to_string(), false);
+    }
+    let note = format!(
+        "… ({} characters; whole in artifact params/{}.txt)",
+        value.chars().count(),
+        file_name(key)
+    );
+    let mut cut = MAX_PARAM_VALUE - note.len();
+    while !value.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    (format!("{}{note}", &value[..cut]), true)
 }
 
 /// Ends a successful run: uploads the model directory as the `artifact` artifacts, finishes the
@@ -318,5 +372,28 @@ fn log_model(
             eprintln!("warning: the model stays a run artifact; registering it as a logged model failed: {e}");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_param_over_the_limit_is_shortened_and_says_where_it_is_whole() {
+        use crate::tracking::validate::MAX_PARAM_VALUE;
+        let columns: Vec<String> = (0..2000).map(|i| format!("x{i}")).collect();
+        let value = columns.join(",");
+        let (shown, long) = fit_param("features.numeric", &value);
+        assert!(long);
+        assert!(shown.len() <= MAX_PARAM_VALUE);
+        assert!(value.starts_with(shown.split('…').next().unwrap()));
+        assert!(
+            shown.ends_with("whole in artifact params/features.numeric.txt)"),
+            "{shown}"
+        );
+        assert_eq!(fit_param("reg", "0.1"), ("0.1".to_string(), false));
+        let wide = "é".repeat(4000);
+        assert!(fit_param("k", &wide).0.len() <= MAX_PARAM_VALUE);
     }
 }
