@@ -8,7 +8,7 @@ mod common;
 mod serve_support;
 mod tracking_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -75,20 +75,10 @@ fn predicted_bits(d: &Path, model: &Path, rows: &Path) -> Vec<u64> {
         .collect()
 }
 
-/// The request for `rows` (raw TLC columns, no label) as CSV.
-fn request_csv(d: &Path, rows: &Path) -> String {
-    let out = d.join("rows.csv");
-    let model = d.join("v1");
-    let args = [
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--data",
-        rows.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    json_result(&distml_in(&args, d));
+/// The request for the rows [`predicted_bits`] scored with `v1` (raw TLC columns, no label),
+/// as CSV, cut from the file `predict` wrote.
+fn request_csv(d: &Path) -> String {
+    let out = d.join("v1.csv");
     let text = std::fs::read_to_string(&out).unwrap();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
@@ -153,7 +143,6 @@ fn mlflow_post(uri: &str, path: &str, body: Value) -> Value {
 struct Registered {
     name: String,
     dir: tempfile::TempDir,
-    rows: PathBuf,
     v1: Vec<u64>,
     v2: Vec<u64>,
     summary: Value,
@@ -218,7 +207,6 @@ fn register_two_versions(uri: &str) -> Registered {
     Registered {
         name,
         dir,
-        rows,
         v1,
         v2,
         summary,
@@ -244,7 +232,7 @@ fn registered_versions_are_read_by_mlflow_and_served_as_predict_scores() {
             );
         }
     }
-    let csv = request_csv(d, &r.rows);
+    let csv = request_csv(d);
     let cache = d.join("cache");
     let env = [
         ("DISTML_MODEL_CACHE", cache.to_str().unwrap()),
@@ -280,7 +268,7 @@ fn reload_every_follows_a_moved_alias_without_a_failed_request() {
         mlflow_post(&uri, "registered-models/alias", body);
     };
     alias("1");
-    let csv = request_csv(d, &r.rows);
+    let csv = request_csv(d);
     let cache = d.join("cache");
     let env = [
         ("DISTML_MODEL_CACHE", cache.to_str().unwrap()),

@@ -171,8 +171,13 @@ impl<'a> Report<'a> {
 
 /// A param key as a file name: letters, digits, `_ - .` kept, the rest `_`.
 fn file_name(key: &str) -> String {
-    key.chars()
-        .map(|c| match c.is_ascii_alphanumeric() || "_-.".contains(c) {
+    keep_only(key, "_-.")
+}
+
+/// `name` with every character but ASCII letters, digits and those of `kept` as `_`.
+fn keep_only(name: &str, kept: &str) -> String {
+    name.chars()
+        .map(|c| match c.is_ascii_alphanumeric() || kept.contains(c) {
             true => c,
             false => '_',
         })
@@ -181,12 +186,7 @@ fn file_name(key: &str) -> String {
 
 /// `name` as an MLflow metric key: letters, digits, `_ - . /` and spaces kept, the rest `_`.
 fn metric_key(name: &str) -> String {
-    name.chars()
-        .map(|c| match c.is_ascii_alphanumeric() || "_-./ ".contains(c) {
-            true => c,
-            false => '_',
-        })
-        .collect()
+    keep_only(name, "_-./ ")
 }
 
 /// The model directory to upload: `dir` when it was saved, else a temporary one written
