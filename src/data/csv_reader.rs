@@ -177,6 +177,15 @@ fn csv_error(path: &Path, first_byte: u64, schema: Option<&SchemaRef>, e: ArrowE
     }
 }
 
+/// The 1-based line (the header is line 1) of the first row of the range starting at byte
+/// `start` (only computed on the error path).
+pub(crate) fn first_line_of_range(path: &Path, start: u64) -> Result<u64, DataError> {
+    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let len = file.metadata().map_err(|e| DataError::io(path, e))?.len();
+    let first = align_to_line(&mut file, path, start.max(1), len)?;
+    Ok(lines_before(path, first) + 1)
+}
+
 /// Number of line breaks before `offset` (only computed on the error path).
 fn lines_before(path: &Path, offset: u64) -> u64 {
     let Ok(file) = File::open(path) else { return 0 };

@@ -290,6 +290,45 @@ impl DataSource {
         )
     }
 
+    /// Where row `row` (0-based) of `partition` is in its file, as a user finds it: `file, line
+    /// N` for CSV (the header is line 1), `file, row N` (1-based) for Parquet. Only used to
+    /// report bad values, so it may read the file.
+    pub fn locate_row(&self, partition: &Partition, row: u64) -> Result<String, DataError> {
+        let file = &self.files[partition.file];
+        let path = file.path.display();
+        match (&partition.extent, &file.parquet) {
+            (Extent::RowGroups(slices), Some(meta)) => {
+                let groups = meta.metadata().row_groups();
+                let mut left = row;
+                for slice in slices {
+                    if left < slice.rows as u64 {
+                        let before: i64 =
+                            groups[..slice.row_group].iter().map(|g| g.num_rows()).sum();
+                        return Ok(format!(
+                            "{path}, row {}",
+                            before as u64 + slice.offset as u64 + left + 1
+                        ));
+                    }
+                    left -= slice.rows as u64;
+                }
+                Ok(format!(
+                    "{path}, row {} of partition {}",
+                    row + 1,
+                    partition.index
+                ))
+            }
+            (&Extent::Bytes { start, .. }, _) => {
+                let first = csv::first_line_of_range(&file.path, start)?;
+                Ok(format!("{path}, line {}", first + row))
+            }
+            _ => Ok(format!(
+                "{path}, row {} of partition {}",
+                row + 1,
+                partition.index
+            )),
+        }
+    }
+
     /// Reads every partition and applies `f`, in parallel (rayon); results in partition order.
     ///
     /// Each thread holds one partition at a time, so memory is bounded by a few partitions.

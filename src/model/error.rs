@@ -70,6 +70,14 @@ pub enum ModelError {
         /// The offending value.
         value: f64,
     },
+    /// The rows a learner passes over could not be read (a file, the pipeline, a spill file).
+    #[error("{message}")]
+    Input {
+        /// What went wrong, naming the file.
+        message: String,
+        /// Whether the user's input is at fault.
+        user: bool,
+    },
     /// A block does not fit the feature layout (a bug in the producer, not the user's data).
     #[error("block {block} does not match the feature layout: {message}")]
     Shape {
@@ -103,6 +111,7 @@ impl ModelError {
             | ModelError::InvalidLabel { .. }
             | ModelError::InvalidWeight { .. }
             | ModelError::EmptyData => true,
+            ModelError::Input { user, .. } => *user,
             ModelError::Linfa(e) => matches!(
                 e,
                 linfa::Error::Parameters(_)

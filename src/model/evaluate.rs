@@ -16,63 +16,91 @@ pub type Metrics = BTreeMap<String, f64>;
 /// `recall` for classification. Blocks are scored in parallel and merged in a fixed tree, so
 /// the same model on the same blocks gives the same bits whatever the thread count.
 pub fn evaluate<P: Predictor + Sync>(model: &P, blocks: &[FeatureBlock]) -> Metrics {
-    match model.task() {
-        Task::Classification => classification(model, blocks),
-        Task::Regression => regression(model, blocks),
+    tree_reduce(blocks, &|b| MetricSums::of(model, b), &MetricSums::merge)
+        .unwrap_or_else(|| MetricSums::empty(model.task()))
+        .finish()
+}
+
+/// The mergeable sums behind [`evaluate`]'s metrics, for blocks reduced elsewhere (streamed
+/// from a store): one per block, merged in any fixed order.
+#[derive(Debug, Clone)]
+pub enum MetricSums {
+    /// Regression: error sums.
+    Regression(RegressionAccumulator),
+    /// Classification: counts and log loss, and every score for the AUC.
+    Classification(ClassificationAccumulator, ScoreCollector),
+}
+
+impl MetricSums {
+    /// No rows yet.
+    pub fn empty(task: Task) -> Self {
+        match task {
+            Task::Regression => MetricSums::Regression(RegressionAccumulator::default()),
+            Task::Classification => MetricSums::Classification(
+                ClassificationAccumulator::default(),
+                ScoreCollector::default(),
+            ),
+        }
     }
-}
 
-fn weights(block: &FeatureBlock) -> Option<&[f64]> {
-    block.weight.as_ref().map(|w| w.as_slice().unwrap_or(&[]))
-}
+    /// The sums of `model` on one block.
+    pub fn of<P: Predictor>(model: &P, block: &FeatureBlock) -> Self {
+        let labels = block.label.as_slice().unwrap_or(&[]);
+        let weights = block.weight.as_ref().map(|w| w.as_slice().unwrap_or(&[]));
+        let mut sums = MetricSums::empty(model.task());
+        match &mut sums {
+            MetricSums::Regression(acc) => {
+                let pred = model.predict(block);
+                acc.add(labels, pred.as_slice().unwrap_or(&[]), weights);
+            }
+            MetricSums::Classification(acc, scores) => {
+                let prob = model
+                    .probability(block)
+                    .unwrap_or_else(|| model.predict(block));
+                let probs = prob.as_slice().unwrap_or(&[]);
+                acc.add(labels, probs, weights);
+                scores.add(labels, probs, weights);
+            }
+        }
+        sums
+    }
 
-fn regression<P: Predictor + Sync>(model: &P, blocks: &[FeatureBlock]) -> Metrics {
-    let score = |b: &FeatureBlock| {
-        let mut acc = RegressionAccumulator::default();
-        let pred = model.predict(b);
-        acc.add(
-            b.label.as_slice().unwrap_or(&[]),
-            pred.as_slice().unwrap_or(&[]),
-            weights(b),
-        );
-        acc
-    };
-    let total = tree_reduce(blocks, &score, &RegressionAccumulator::merge).unwrap_or_default();
-    let m = total.finish();
-    BTreeMap::from([
-        ("rmse".to_string(), m.rmse),
-        ("mae".to_string(), m.mae),
-        ("r2".to_string(), m.r2),
-        ("explained_variance".to_string(), m.explained_variance),
-    ])
-}
+    /// Both blocks' sums (of the same task).
+    pub fn merge(self, other: MetricSums) -> Self {
+        match (self, other) {
+            (MetricSums::Regression(a), MetricSums::Regression(b)) => {
+                MetricSums::Regression(a.merge(b))
+            }
+            (MetricSums::Classification(a, s), MetricSums::Classification(b, t)) => {
+                MetricSums::Classification(a.merge(b), s.merge(t))
+            }
+            (a, _) => a,
+        }
+    }
 
-fn classification<P: Predictor + Sync>(model: &P, blocks: &[FeatureBlock]) -> Metrics {
-    let empty = || {
-        (
-            ClassificationAccumulator::default(),
-            ScoreCollector::default(),
-        )
-    };
-    let score = |b: &FeatureBlock| {
-        let prob = model.probability(b).unwrap_or_else(|| model.predict(b));
-        let labels = b.label.as_slice().unwrap_or(&[]);
-        let probs = prob.as_slice().unwrap_or(&[]);
-        let (mut acc, mut scores) = empty();
-        acc.add(labels, probs, weights(b));
-        scores.add(labels, probs, weights(b));
-        (acc, scores)
-    };
-    let merge =
-        |(a, s): (ClassificationAccumulator, ScoreCollector), (b, t)| (a.merge(b), s.merge(t));
-    let (acc, scores) = tree_reduce(blocks, &score, &merge).unwrap_or_else(empty);
-    let m = acc.finish();
-    BTreeMap::from([
-        ("logloss".to_string(), m.logloss),
-        ("auc".to_string(), scores.auc()),
-        ("accuracy".to_string(), m.accuracy),
-        ("f1".to_string(), m.f1),
-        ("precision".to_string(), m.precision),
-        ("recall".to_string(), m.recall),
-    ])
+    /// The metrics by name.
+    pub fn finish(self) -> Metrics {
+        match self {
+            MetricSums::Regression(acc) => {
+                let m = acc.finish();
+                BTreeMap::from([
+                    ("rmse".to_string(), m.rmse),
+                    ("mae".to_string(), m.mae),
+                    ("r2".to_string(), m.r2),
+                    ("explained_variance".to_string(), m.explained_variance),
+                ])
+            }
+            MetricSums::Classification(acc, scores) => {
+                let m = acc.finish();
+                BTreeMap::from([
+                    ("logloss".to_string(), m.logloss),
+                    ("auc".to_string(), scores.auc()),
+                    ("accuracy".to_string(), m.accuracy),
+                    ("f1".to_string(), m.f1),
+                    ("precision".to_string(), m.precision),
+                    ("recall".to_string(), m.recall),
+                ])
+            }
+        }
+    }
 }

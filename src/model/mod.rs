@@ -37,7 +37,7 @@ mod validate;
 
 pub use directory::{ModelDirError, ModelDirectory, ModelMetadata, MODEL_FORMAT_VERSION};
 pub use error::ModelError;
-pub use evaluate::{evaluate, Metrics};
+pub use evaluate::{evaluate, MetricSums, Metrics};
 pub use glm::Family;
 pub use kind::{KindSpec, ModelKind};
 pub use learner::Learner;

@@ -51,6 +51,11 @@ pub trait Learn: Clone {
     fn uses_validation(&self) -> bool {
         false
     }
+    /// Whether the fit reads the rows once, for `features` features (so a job streams them
+    /// instead of caching them).
+    fn reads_once(&self, _features: usize) -> bool {
+        false
+    }
     /// Fits on the rows behind `sums`, whose features are laid out as `layout`.
     fn fit<S: Sums>(
         &self,
@@ -140,6 +145,10 @@ macro_rules! learners {
             /// Whether the fit reads validation rows.
             pub fn uses_validation(&self) -> bool {
                 match self { $( Self::$family(p) => p.uses_validation(), )* }
+            }
+            /// Whether the fit reads the rows once, for `features` features.
+            pub fn reads_once(&self, features: usize) -> bool {
+                match self { $( Self::$family(p) => p.reads_once(features), )* }
             }
             /// Regression or classification.
             pub fn task(&self) -> Task {

@@ -28,6 +28,8 @@ use crate::data::{DataSource, ReadOptions};
 use crate::model::{all_param_specs, Learner, ModelError, ModelKind};
 use crate::tracking::TrackingOverrides;
 
+use super::store::ByteSize;
+
 /// Which feature pipeline turns the input into model features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -52,6 +54,14 @@ pub struct DataSettings {
     /// Number of partitions (default: one per row group / 64 MiB of CSV, at least one per core).
     #[arg(long)]
     pub partitions: Option<usize>,
+    /// Memory for feature blocks cached between the passes of a multi-pass fit (L-BFGS, SGD,
+    /// trees), e.g. 512MiB or 4GiB; blocks beyond it spill to --spill-dir. Default: half of RAM.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_budget: Option<ByteSize>,
+    /// Directory for spill files (a private subdirectory, removed when the job ends).
+    /// Default: the system temp directory.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 }
 
 impl DataSettings {
@@ -274,6 +284,9 @@ impl JobConfig {
         }
         if let Some(p) = self.data.partitions {
             out.push(("partitions".into(), p.to_string()));
+        }
+        if let Some(budget) = self.data.memory_budget {
+            out.push(("memory_budget".into(), budget.to_string()));
         }
         out.extend(self.cluster.mlflow_params(workers));
         out

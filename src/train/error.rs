@@ -29,6 +29,9 @@ pub enum JobError {
     /// The job file.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Making, caching or spilling the feature blocks.
+    #[error(transparent)]
+    Store(#[from] super::store::StoreError),
     /// The distributed fit (workers, shards, rendezvous).
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
@@ -73,6 +76,7 @@ impl JobError {
             JobError::ModelDir(e) => e.is_user_error(),
             JobError::Tracking(e) => e.is_user_error(),
             JobError::Cluster(e) => e.is_user_error(),
+            JobError::Store(e) => e.is_user_error(),
             JobError::Config(_) | JobError::NoRows { .. } | JobError::Invalid { .. } => true,
             JobError::Io { .. } => false,
         }

@@ -5,15 +5,20 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::cluster::{fit_distributed, ClusterJob, ClusterOptions};
-use crate::data::DataSource;
-use crate::feature::{FeatureBlock, FeatureError, FittedPipeline, PipelineSpec, Transformed};
-use crate::model::{evaluate, validate, Metrics, Model, ModelDirectory, TrainSummary};
+use arrow_array::RecordBatch;
+
+use crate::data::{DataSource, Partition};
+use crate::feature::{FeatureError, FittedPipeline, PipelineSpec};
+use crate::model::{
+    MetricSums, Metrics, Model, ModelDirectory, ModelError, Predictor, TrainSummary,
+};
 use crate::tracking::RunHandle;
 
 use super::report::Report;
-use super::split::{fit_split, RowSplit};
+use super::split::{parts_of, take_parts, RowSplit};
+use super::store::{BlockRecipe, BlockStore, ByteSize, MemoryBudget, Side};
 use super::summary::{JobSummary, PhaseSeconds};
-use super::{fit_local_with, pipeline_spec, JobConfig, JobError};
+use super::{pipeline_spec, Blocks, JobConfig, JobError, LocalSums};
 
 /// Share of rows held out for validation when no `--valid` file is given.
 pub const HOLDOUT_FRACTION: f64 = 0.2;
@@ -52,12 +57,18 @@ struct Inputs {
     spec: PipelineSpec,
 }
 
-/// Feature blocks ready for the learner and for evaluation.
+/// The fitted feature pipeline, and how the training rows were told from the validation ones.
 struct Features {
     pipeline: FittedPipeline,
-    train: Transformed,
-    valid: Vec<FeatureBlock>,
+    /// The hold-out split of `--data` when no `--valid` is given (local fits).
+    holdout: Option<RowSplit>,
     validation: String,
+}
+
+/// The training and validation blocks, streamed or cached.
+struct JobBlocks<'a> {
+    train: BlockStore<'a>,
+    valid: Option<BlockStore<'a>>,
 }
 
 /// Runs a training job in this process; logs to `run` when given.
@@ -91,17 +102,25 @@ pub fn run_train_on(
 
     let phase = Instant::now();
     let (features, fitted) = match cluster {
-        Some(options) => distributed_features(config, &inputs, options, progress)?,
+        Some(options) => distributed_features(config, &inputs, options)?,
         None => (local_features(&inputs, progress)?, None),
     };
-    seconds.features = phase.elapsed().as_secs_f64();
-    report.inputs(&inputs.train, "training", features.train.rows_read)?;
-    if let Some(valid) = &inputs.valid {
-        report.inputs(valid, "validation", valid.known_rows().unwrap_or(0))?;
-    }
     let layout = features.pipeline.layout();
-    for (i, block) in features.valid.iter().enumerate() {
-        validate(block, i, layout, &config.learner.params)?;
+    // A fit that reads its rows once streams them; the others cache them within the budget.
+    let cache = fitted.is_none() && !config.learner.params.reads_once(layout.width());
+    let blocks = job_blocks(config, &inputs, &features, cache, progress)?;
+    seconds.features = phase.elapsed().as_secs_f64();
+    let known = |store: &BlockStore, source: &DataSource| match cache {
+        true => store.rows_read(),
+        false => source.known_rows().unwrap_or(0),
+    };
+    report.inputs(
+        &inputs.train,
+        "training",
+        known(&blocks.train, &inputs.train),
+    )?;
+    if let (Some(source), Some(valid)) = (&inputs.valid, &blocks.valid) {
+        report.inputs(source, "validation", known(valid, source))?;
     }
 
     let phase = Instant::now();
@@ -113,12 +132,7 @@ pub fn run_train_on(
             seconds.train = fit.seconds;
             (fit.model, fit.summary)
         }
-        None => fit_local_with(
-            &config.learner,
-            &features.train.blocks,
-            &features.valid,
-            layout,
-        )?,
+        None => fit_stored(config, &blocks, &inputs.train)?,
     };
     progress.finish();
     seconds.train += phase.elapsed().as_secs_f64();
@@ -126,20 +140,27 @@ pub fn run_train_on(
     report.model_insights(&model)?;
 
     let phase = Instant::now();
-    let train_metrics = evaluate(&model, &features.train.blocks);
-    let valid_metrics = match features.valid.is_empty() {
-        true => Metrics::new(),
-        false => evaluate(&model, &features.valid),
+    let train_metrics = metrics_of(&model, &blocks.train)?;
+    check_rows(&blocks.train, &inputs.train, "train")?;
+    let valid_metrics = match &blocks.valid {
+        None => Metrics::new(),
+        Some(valid) => {
+            let metrics = metrics_of(&model, valid)?;
+            let source = inputs.valid.as_ref().unwrap_or(&inputs.train);
+            check_rows(valid, source, "validate")?;
+            metrics
+        }
     };
     seconds.evaluate = phase.elapsed().as_secs_f64();
     let mut summary = JobSummary::train(config, &features.pipeline, &training, workers);
     if let Model::Trees(trees) = &model {
         summary.trees = Some(trees.trees.len());
     }
-    summary.rows_train = rows(&features.train.blocks);
-    summary.rows_valid = rows(&features.valid);
-    summary.validation = features.validation;
-    summary.rows_dropped = features.train.dropped.0.clone();
+    summary.rows_train = blocks.train.rows();
+    summary.rows_valid = blocks.valid.as_ref().map_or(0, BlockStore::rows);
+    summary.validation = features.validation.clone();
+    summary.rows_dropped = blocks.train.dropped().0;
+    summary.blocks = blocks.train.placement();
     summary.set_metrics(&valid_metrics, train_metrics);
     summary.run_id = run.map(|r| r.run_id().to_string());
     report.results(&summary, &valid_metrics)?;
@@ -151,16 +172,13 @@ pub fn run_train_on(
         total: started.elapsed().as_secs_f64(),
         ..seconds
     };
+    drop(blocks);
     Ok(TrainOutcome {
         summary,
         pipeline: features.pipeline,
         model,
         training,
     })
-}
-
-fn rows(blocks: &[FeatureBlock]) -> u64 {
-    blocks.iter().map(|b| b.rows() as u64).sum()
 }
 
 /// Opens the training and validation files and builds the pipeline they need; an unknown
@@ -176,42 +194,163 @@ fn open(config: &JobConfig) -> Result<Inputs, JobError> {
 /// hold-out (cut from the raw rows, so the pipeline never sees them).
 fn local_features(inputs: &Inputs, progress: &dyn JobProgress) -> Result<Features, JobError> {
     let source = &inputs.train;
+    let passes = PassProgress::new(progress, "features", source.partitions().len());
     let Some(valid_source) = &inputs.valid else {
         let split = RowSplit::Holdout {
             fraction: HOLDOUT_FRACTION,
             seed: HOLDOUT_SEED,
         };
-        progress.start("features", 2 * source.partitions().len() as u64);
-        let data = fit_split(&inputs.spec, source, split, 1, None, &|| {
-            progress.advance(1)
-        })
-        .map_err(|e| empty_fit(e, source))?;
+        let fitting = |p: &Partition, batch: RecordBatch| {
+            let parts = parts_of(split, None, p.index, &batch);
+            take_parts(&batch, &parts, |x| x != 1)
+        };
+        let pipeline = inputs
+            .spec
+            .fit_where(source, &fitting, &|| passes.advance())
+            .map_err(|e| empty_fit(e, source))?;
         progress.finish();
-        check_rows(&data.train, source, "train")?;
         return Ok(Features {
-            pipeline: data.pipeline,
-            train: data.train,
-            valid: data.valid,
+            pipeline,
+            holdout: Some(split),
             validation: format!(
                 "random {}% of --data rows (seed {HOLDOUT_SEED})",
                 (HOLDOUT_FRACTION * 100.0) as u32
             ),
         });
     };
-    progress.start("features", source.partitions().len() as u64);
     let pipeline = inputs
         .spec
-        .fit(source, &|| progress.advance(1))
+        .fit(source, &|| passes.advance())
         .map_err(|e| empty_fit(e, source))?;
     progress.finish();
-    let train = transform(&pipeline, source, "train", progress)?;
-    let valid = transform(&pipeline, valid_source, "validate", progress)?.blocks;
     Ok(Features {
         pipeline,
-        train,
-        valid,
+        holdout: None,
         validation: format!("file: {}", display_paths(&valid_source.paths())),
     })
+}
+
+/// Progress of a pipeline fit, one phase per pass over the partitions (the number of passes
+/// shows only as they happen).
+struct PassProgress<'a> {
+    progress: &'a dyn JobProgress,
+    label: &'static str,
+    partitions: u64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> PassProgress<'a> {
+    fn new(progress: &'a dyn JobProgress, label: &'static str, partitions: usize) -> Self {
+        progress.start(label, partitions as u64);
+        PassProgress {
+            progress,
+            label,
+            partitions: (partitions as u64).max(1),
+            done: Default::default(),
+        }
+    }
+
+    /// One more partition of the current pass is done.
+    fn advance(&self) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let pass = (done - 1) / self.partitions + 1;
+        if pass > 1 && (done - 1).is_multiple_of(self.partitions) {
+            self.progress
+                .start(&format!("{} {pass}", self.label), self.partitions);
+        }
+        self.progress.advance(1);
+    }
+}
+
+/// The training rows' store, and the validation rows' (the `--valid` files or the hold-out).
+fn job_blocks<'a>(
+    config: &'a JobConfig,
+    inputs: &'a Inputs,
+    features: &'a Features,
+    cache: bool,
+    progress: &dyn JobProgress,
+) -> Result<JobBlocks<'a>, JobError> {
+    let learner = &config.learner.params;
+    let recipe = |source| -> Result<BlockRecipe<'a>, JobError> {
+        Ok(BlockRecipe::new(source, &features.pipeline)?.validated_for(learner))
+    };
+    let side = |valid| Side {
+        split: features.holdout.unwrap_or(RowSplit::Holdout {
+            fraction: HOLDOUT_FRACTION,
+            seed: HOLDOUT_SEED,
+        }),
+        valid_part: 1,
+        valid,
+    };
+    let (train, valid) = match (&inputs.valid, features.holdout) {
+        (Some(source), _) => (recipe(&inputs.train)?, Some(recipe(source)?)),
+        (None, Some(_)) => (
+            recipe(&inputs.train)?.side(side(false)),
+            Some(recipe(&inputs.train)?.side(side(true))),
+        ),
+        (None, None) => (recipe(&inputs.train)?, None),
+    };
+    if !cache {
+        return Ok(JobBlocks {
+            train: BlockStore::streamed(train),
+            valid: valid.map(BlockStore::streamed),
+        });
+    }
+    let budget = MemoryBudget::new(
+        config
+            .data
+            .memory_budget
+            .unwrap_or_else(ByteSize::default_budget),
+    );
+    let spill = config.data.spill_dir.as_deref();
+    let cached = |recipe: BlockRecipe<'a>, label: &str| {
+        progress.start(label, recipe.len() as u64);
+        let store = BlockStore::cached(recipe, &budget, spill, &|| progress.advance(1));
+        progress.finish();
+        store
+    };
+    let train = cached(train, "train")?;
+    check_rows(&train, &inputs.train, "train")?;
+    let valid = valid.map(|v| cached(v, "validate")).transpose()?;
+    let placement = train.placement();
+    tracing::info!(
+        in_memory = placement.in_memory,
+        spilled = placement.spilled,
+        budget = %budget.limit(),
+        used = %budget.used(),
+        "training blocks cached"
+    );
+    Ok(JobBlocks { train, valid })
+}
+
+/// Fits the learner on the stored blocks; a fit that found no row says what dropped them.
+fn fit_stored(
+    config: &JobConfig,
+    blocks: &JobBlocks<'_>,
+    source: &DataSource,
+) -> Result<(Model, TrainSummary), JobError> {
+    let valid = blocks
+        .valid
+        .as_ref()
+        .filter(|_| config.learner.params.uses_validation())
+        .map_or(Blocks::Held(&[]), Blocks::Stored);
+    let mut sums = LocalSums::over(Blocks::Stored(&blocks.train)).with_validation(valid);
+    match config.learner.fit(blocks.train.layout(), &mut sums) {
+        Ok(fit) => Ok(fit),
+        Err(ModelError::EmptyData) => {
+            check_rows(&blocks.train, source, "train")?;
+            Err(ModelError::EmptyData.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The model's metrics on a store's blocks.
+fn metrics_of(model: &Model, store: &BlockStore<'_>) -> Result<Metrics, JobError> {
+    let sums = store.reduce(&|b| MetricSums::of(model, b), &MetricSums::merge)?;
+    Ok(sums
+        .unwrap_or_else(|| MetricSums::empty(model.task()))
+        .finish())
 }
 
 /// A distributed fit's result, as the job needs it.
@@ -221,12 +360,11 @@ struct Fitted {
     seconds: f64,
 }
 
-/// The workers fit the pipeline and the learner; the coordinator transforms for evaluation.
+/// The workers fit the pipeline and the learner; the coordinator streams the rows to evaluate.
 fn distributed_features(
     config: &JobConfig,
     inputs: &Inputs,
     options: &ClusterOptions,
-    progress: &dyn JobProgress,
 ) -> Result<(Features, Option<Fitted>), JobError> {
     let started = Instant::now();
     let partitions = inputs.train.partitions().len();
@@ -253,21 +391,13 @@ fn distributed_features(
         summary: fit.summary,
         seconds: started.elapsed().as_secs_f64(),
     };
-    let train = transform(&fit.pipeline, &inputs.train, "train", progress)?;
-    let (valid, validation) = match &inputs.valid {
-        Some(source) => (
-            transform(&fit.pipeline, source, "validate", progress)?.blocks,
-            format!("file: {}", display_paths(&source.paths())),
-        ),
-        None => (
-            Vec::new(),
-            "none: a distributed fit trains on every --data row (pass --valid)".into(),
-        ),
+    let validation = match &inputs.valid {
+        Some(source) => format!("file: {}", display_paths(&source.paths())),
+        None => "none: a distributed fit trains on every --data row (pass --valid)".into(),
     };
     let features = Features {
         pipeline: fit.pipeline,
-        train,
-        valid,
+        holdout: None,
         validation,
     };
     Ok((features, Some(fitted)))
@@ -286,30 +416,17 @@ fn empty_fit(e: FeatureError, source: &DataSource) -> JobError {
     }
 }
 
-fn transform(
-    pipeline: &FittedPipeline,
-    source: &DataSource,
-    purpose: &'static str,
-    progress: &dyn JobProgress,
-) -> Result<Transformed, JobError> {
-    progress.start(purpose, source.partitions().len() as u64);
-    let out = pipeline.transform_source(source, &|| progress.advance(1))?;
-    progress.finish();
-    check_rows(&out, source, purpose)?;
-    Ok(out)
-}
-
 /// Every row filtered out is a user error that says what dropped them.
 fn check_rows(
-    out: &Transformed,
+    store: &BlockStore<'_>,
     source: &DataSource,
     purpose: &'static str,
 ) -> Result<(), JobError> {
-    if out.rows() > 0 {
+    if store.rows() > 0 {
         return Ok(());
     }
-    let dropped: Vec<String> = out
-        .dropped
+    let dropped: Vec<String> = store
+        .dropped()
         .0
         .iter()
         .map(|(k, v)| format!("{v} {k}"))
@@ -321,7 +438,7 @@ fn check_rows(
         } else {
             "validate on"
         },
-        read: out.rows_read,
+        read: store.rows_read(),
         dropped: if dropped.is_empty() {
             "none".into()
         } else {

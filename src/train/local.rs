@@ -1,8 +1,6 @@
 //! The local trainer: the learners' sums over the blocks of one process, each block mapped on
 //! rayon and merged in a deterministic tree (bit-identical whatever the thread count).
 
-use std::ops::Range;
-
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -14,6 +12,7 @@ use crate::model::glm::{
 use crate::model::solve::{Adam, SolverRun};
 use crate::model::trees::Source;
 
+use super::blocks::Blocks;
 use super::local_trees::LocalTrees;
 use crate::model::{validate, Family, GlmSums, Learner, Model, ModelError, TrainSummary, Trainer};
 
@@ -30,10 +29,10 @@ pub fn gram_of(blocks: &[FeatureBlock], p: usize) -> Option<GramSummary> {
 /// The sums of the blocks of this process.
 #[derive(Debug)]
 pub struct LocalSums<'a> {
-    pub(super) blocks: &'a [FeatureBlock],
+    pub(super) blocks: Blocks<'a>,
     normal: Normal<'a>,
     /// Validation blocks trees report their loss on (and stop early by).
-    pub(super) valid: &'a [FeatureBlock],
+    pub(super) valid: Blocks<'a>,
     pub(super) tree_sources: Vec<(Source, String)>,
     pub(super) trees: Option<Box<LocalTrees>>,
 }
@@ -49,17 +48,23 @@ enum Normal<'a> {
 impl<'a> LocalSums<'a> {
     /// The sums of `blocks`, which the caller has validated.
     pub fn new(blocks: &'a [FeatureBlock]) -> Self {
+        LocalSums::over(Blocks::Held(blocks))
+    }
+
+    /// The sums of blocks wherever they are (a job's [`BlockStore`](super::store::BlockStore)
+    /// validates its blocks as it makes them).
+    pub fn over(blocks: Blocks<'a>) -> Self {
         LocalSums {
             blocks,
             normal: Normal::Computed(None),
-            valid: &[],
+            valid: Blocks::Held(&[]),
             tree_sources: Vec::new(),
             trees: None,
         }
     }
 
     /// These sums, with `valid` as the validation rows trees report (and stop early) on.
-    pub fn with_validation(mut self, valid: &'a [FeatureBlock]) -> Self {
+    pub fn with_validation(mut self, valid: Blocks<'a>) -> Self {
         self.valid = valid;
         self
     }
@@ -73,22 +78,45 @@ impl<'a> LocalSums<'a> {
         }
     }
 
-    fn gradient(
+    /// The loss gradient over every block.
+    fn gradient(&self, family: Family, beta: &[f64], b: f64) -> Result<BlockGradient, ModelError> {
+        let total = self.blocks.reduce(
+            &|blk| BlockGradient::compute(family, blk, 0..blk.rows(), beta, b),
+            &|x, y| x.merge(&y),
+        )?;
+        Ok(total.unwrap_or_else(|| BlockGradient::zeros(beta.len())))
+    }
+
+    /// One epoch of mini-batch Adam: blocks in a shuffled order, each block's batches in a
+    /// shuffled order, so a block is loaded once per epoch wherever it lives.
+    fn sgd_epoch(
         &self,
-        family: Family,
-        rows: Option<(usize, Range<usize>)>,
-        beta: &[f64],
-        b: f64,
-    ) -> BlockGradient {
-        match rows {
-            Some((i, rows)) => BlockGradient::compute(family, &self.blocks[i], rows, beta, b),
-            None => tree_reduce(
-                self.blocks,
-                &|blk| BlockGradient::compute(family, blk, 0..blk.rows(), beta, b),
-                &|x, y| x.merge(&y),
-            )
-            .unwrap_or_else(|| BlockGradient::zeros(beta.len())),
+        params: &GlmValidParams,
+        obj: &Objective,
+        rng: &mut rand_pcg::Pcg64,
+        (adam, u): (&mut Adam, &mut Vec<f64>),
+        block_rows: &[usize],
+    ) -> Result<(), ModelError> {
+        let family = params.family();
+        let l1 = obj.l1_weights();
+        let mut order: Vec<usize> = (0..block_rows.len()).collect();
+        order.shuffle(rng);
+        for i in order {
+            let mut starts: Vec<usize> = (0..block_rows[i]).step_by(params.batch_size()).collect();
+            starts.shuffle(rng);
+            self.blocks.with_block(i, |blk| {
+                for s in starts {
+                    let rows = s..(s + params.batch_size()).min(blk.rows());
+                    let (beta, b) = obj.to_model(u);
+                    let g = BlockGradient::compute(family, blk, rows, &beta, b);
+                    if g.weight > 0.0 {
+                        let (_, grad) = obj.smooth(u, &g);
+                        adam.step(u, &grad, &l1);
+                    }
+                }
+            })?;
         }
+        Ok(())
     }
 }
 
@@ -98,7 +126,7 @@ impl Trainer for LocalSums<'_> {
     fn rows(&self) -> usize {
         match self.normal {
             Normal::Shared(n) if self.blocks.is_empty() => n.gram().weight as usize,
-            _ => self.blocks.iter().map(FeatureBlock::rows).sum(),
+            _ => self.blocks.rows() as usize,
         }
     }
 }
@@ -110,7 +138,10 @@ impl GlmSums for LocalSums<'_> {
             Normal::Shared(normal) => Ok(normal),
             Normal::Computed(cached) => {
                 if cached.is_none() {
-                    let gram = gram_of(blocks, layout.width()).ok_or(ModelError::EmptyData)?;
+                    let p = layout.width();
+                    let gram = blocks
+                        .reduce(&|b| GramSummary::from_block(b, p), &|a, b| a.merge(&b))?
+                        .ok_or(ModelError::EmptyData)?;
                     if gram.weight <= 0.0 {
                         return Err(ModelError::EmptyData);
                     }
@@ -123,10 +154,9 @@ impl GlmSums for LocalSums<'_> {
 
     fn feature_stats(&mut self, layout: &FeatureLayout) -> Result<FeatureStats, ModelError> {
         let p = layout.width();
-        tree_reduce(self.blocks, &|b| FeatureStats::from_block(b, p), &|a, b| {
-            a.merge(&b)
-        })
-        .ok_or(ModelError::EmptyData)
+        self.blocks
+            .reduce(&|b| FeatureStats::from_block(b, p), &|a, b| a.merge(&b))?
+            .ok_or(ModelError::EmptyData)
     }
 
     fn loss_gradient(
@@ -135,11 +165,11 @@ impl GlmSums for LocalSums<'_> {
         beta: &[f64],
         intercept: f64,
     ) -> Result<BlockGradient, ModelError> {
-        Ok(self.gradient(family, None, beta, intercept))
+        self.gradient(family, beta, intercept)
     }
 
-    /// Mini-batch Adam over shuffled row ranges of all blocks; one epoch per iteration, the
-    /// full objective recorded after each epoch.
+    /// Mini-batch Adam over shuffled row ranges of the blocks (see [`LocalSums::sgd_epoch`]);
+    /// one epoch per iteration, the full objective recorded after each epoch.
     fn sgd(
         &mut self,
         params: &GlmValidParams,
@@ -147,32 +177,20 @@ impl GlmSums for LocalSums<'_> {
         start: Vec<f64>,
     ) -> Result<SolverRun, ModelError> {
         let family = params.family();
-        let l1 = obj.l1_weights();
-        let value = |u: &[f64]| {
+        let value = |u: &[f64]| -> Result<f64, ModelError> {
             let (beta, b) = obj.to_model(u);
-            obj.smooth(u, &self.gradient(family, None, &beta, b)).0 + obj.l1_value(u)
+            Ok(obj.smooth(u, &self.gradient(family, &beta, b)?).0 + obj.l1_value(u))
         };
-        let mut batches: Vec<(usize, Range<usize>)> = Vec::new();
-        for (i, b) in self.blocks.iter().enumerate() {
-            for s in (0..b.rows()).step_by(params.batch_size()) {
-                batches.push((i, s..(s + params.batch_size()).min(b.rows())));
-            }
-        }
+        let block_rows = (0..self.blocks.len())
+            .map(|i| self.blocks.block_rows(i))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut rng = rand_pcg::Pcg64::seed_from_u64(params.seed());
         let mut adam = Adam::new(start.len(), params.learning_rate());
         let mut u = start;
-        let mut history = vec![value(&u)];
+        let mut history = vec![value(&u)?];
         for epoch in 1..=params.max_iter() {
-            batches.shuffle(&mut rng);
-            for (i, rows) in &batches {
-                let (beta, b) = obj.to_model(&u);
-                let g = self.gradient(family, Some((*i, rows.clone())), &beta, b);
-                if g.weight > 0.0 {
-                    let (_, grad) = obj.smooth(&u, &g);
-                    adam.step(&mut u, &grad, &l1);
-                }
-            }
-            let v = value(&u);
+            self.sgd_epoch(params, obj, &mut rng, (&mut adam, &mut u), &block_rows)?;
+            let v = value(&u)?;
             let previous = history[history.len() - 1];
             history.push(v);
             let converged = params.tol() > 0.0 && (previous - v).abs() <= params.tol() * v.abs();
@@ -215,7 +233,10 @@ pub fn fit_local_with(
     layout: &FeatureLayout,
 ) -> Result<(Model, TrainSummary), ModelError> {
     check_blocks(learner, blocks, layout)?;
-    learner.fit(layout, &mut LocalSums::new(blocks).with_validation(valid))
+    learner.fit(
+        layout,
+        &mut LocalSums::new(blocks).with_validation(Blocks::Held(valid)),
+    )
 }
 
 /// Validates all blocks in parallel and reports the error of the first bad block.

@@ -43,12 +43,12 @@ fn merged<T: Clone + Send + Sync>(items: &[T], merge: impl Fn(T, T) -> T + Sync)
 
 impl TreeSums for LocalSums<'_> {
     fn sketches(&mut self, layout: &FeatureLayout) -> Result<TreeSketches, ModelError> {
-        let sparse = self.blocks.first().map_or(&[][..], |b| &b.sparse[..]);
-        let sources = sources(layout, sparse);
-        let sketch = tree_reduce(self.blocks, &|b| DataSketch::of(b, &sources), &|a, b| {
-            a.merge(&b)
-        })
-        .ok_or(ModelError::EmptyData)?;
+        let sparse = self.blocks.sparse_layout()?;
+        let sources = sources(layout, &sparse);
+        let sketch = self
+            .blocks
+            .reduce(&|b| DataSketch::of(b, &sources), &|a, b| a.merge(&b))?
+            .ok_or(ModelError::EmptyData)?;
         self.tree_sources = sources.clone();
         Ok((sources, sketch))
     }
@@ -60,16 +60,10 @@ impl TreeSums for LocalSums<'_> {
         search: &SplitSearch,
     ) -> Result<(), ModelError> {
         let sources = std::mem::take(&mut self.tree_sources);
-        let bin = |blocks: &[FeatureBlock]| -> Vec<TreePartition> {
-            blocks
-                .par_iter()
-                .enumerate()
-                .map(|(i, b)| TreePartition::new(i, b, &sources, binning, init))
-                .collect()
-        };
+        let bin = |i: usize, b: &FeatureBlock| TreePartition::new(i, b, &sources, binning, init);
         let (offsets, bins) = binning.offsets();
-        let parts = bin(self.blocks);
-        let valid = bin(self.valid);
+        let parts = self.blocks.map(&bin)?;
+        let valid = self.valid.map(&bin)?;
         self.trees = Some(Box::new(LocalTrees {
             leaves: LeafHistograms::new(&binning.features, 0..binning.features.len()),
             binning: binning.clone(),

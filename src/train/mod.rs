@@ -1,6 +1,7 @@
 //! Training jobs: the job's settings ([`JobConfig`]), the local trainer ([`LocalSums`]: the
 //! learners' sums over this process's blocks), and the `distml train` job built on them.
 
+mod blocks;
 pub mod config;
 mod error;
 mod features;
@@ -10,8 +11,10 @@ pub mod local;
 mod local_trees;
 pub mod report;
 pub mod split;
+pub mod store;
 mod summary;
 
+pub use blocks::Blocks;
 pub use config::{
     ConfigError, DataSettings, FeatureSettings, JobConfig, JobFlags, LearnerArgs, OutputSettings,
     Preset,

@@ -145,7 +145,12 @@ pub fn assign_parts(batches: &[RecordBatch], split: RowSplit, label: Option<&str
 }
 
 /// The part of every row of partition `index`, stratified by the raw `label` column if given.
-fn parts_of(split: RowSplit, label: Option<&str>, index: usize, batch: &RecordBatch) -> Vec<u8> {
+pub(crate) fn parts_of(
+    split: RowSplit,
+    label: Option<&str>,
+    index: usize,
+    batch: &RecordBatch,
+) -> Vec<u8> {
     let classes = label.and_then(|l| batch.column_by_name(l)).and_then(|c| {
         let floats = arrow_cast::cast(c, &DataType::Float64).ok()?;
         let floats = floats.as_primitive::<Float64Type>();

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::feature::FittedPipeline;
 use crate::model::{Metrics, TrainSummary};
 
+use super::store::Placement;
 use super::JobConfig;
 
 /// The validation metrics the summary shows at the top level, per task.
@@ -65,6 +66,8 @@ pub struct JobSummary {
     pub workers: usize,
     /// Rows dropped by the pipeline, per reason (training input).
     pub rows_dropped: BTreeMap<String, u64>,
+    /// Where the training blocks were kept between passes (in memory, spilled, streamed).
+    pub blocks: Placement,
     /// Seconds per phase.
     pub seconds: PhaseSeconds,
     /// The tracking run.

@@ -43,6 +43,10 @@ impl Learn for GlmValidParams {
         p.max_iter = budget.max(1);
         p
     }
+    /// The normal equations (and coordinate descent on them) need one pass of Gram sums.
+    fn reads_once(&self, features: usize) -> bool {
+        self.resolved_solver(features) == Solver::Normal
+    }
     fn fit<S: Sums>(
         &self,
         layout: &FeatureLayout,
