@@ -39,7 +39,10 @@ impl fmt::Display for ByteSize {
             ("MiB", 1 << 20),
             ("KiB", 1 << 10),
         ];
-        match UNITS.iter().find(|(_, n)| self.0 > 0 && self.0.is_multiple_of(*n)) {
+        match UNITS
+            .iter()
+            .find(|(_, n)| self.0 > 0 && self.0.is_multiple_of(*n))
+        {
             Some((unit, n)) => write!(f, "{}{unit}", self.0 / n),
             None => write!(f, "{}B", self.0),
         }
