@@ -3,7 +3,10 @@
 //! cluster manager would, finding each other through `DISTML_COORDINATOR`). One worker's host
 //! is cut off the network mid-job and let back after the coordinator gave it up: the job
 //! finishes with the in-process fit's model, bit for bit — the lost worker's partitions were
-//! redone by the others and its return counted nothing twice. Needs Docker with Compose:
+//! redone by the others and its return counted nothing twice. Then, separately, a shard's host
+//! is cut off and its container restarted, as a cluster manager would: the lost shard's round
+//! is recomputed on its replacement and the model is again the in-process one. Needs Docker
+//! with Compose:
 //! without them the test says why and skips, except under `CI=true`, where it fails.
 
 mod common;
@@ -49,46 +52,113 @@ fn shared(dir: &Path) {
     must("chmod", &["-R", "a+rwX", dir.to_str().unwrap()], &[]);
 }
 
-#[test]
-fn a_worker_host_cut_off_mid_job_leaves_the_in_process_model() {
-    let test = "a_worker_host_cut_off_mid_job_leaves_the_in_process_model";
-    if !docker_ready(test) {
-        return;
-    }
-    let image = build_image();
-    let dir = tempfile::tempdir().unwrap();
-    let (data, out, reference) = (
-        dir.path().join("data"),
-        dir.path().join("out"),
-        dir.path().join("reference"),
-    );
-    for d in [&data, &out, &reference] {
-        std::fs::create_dir(d).unwrap();
-    }
-    generate_taxi(&data, "trips.parquet", 300_000, &[]);
-    generate_taxi(
-        &data,
-        "valid.parquet",
-        20_000,
-        &["--month", "2023-02", "--seed", "4"],
-    );
-    shared(dir.path());
+/// One drill: the data, the in-process oracle's model, and the job's Compose project running
+/// until the fit is under way.
+struct Drill {
+    _dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+    reference: std::path::PathBuf,
+    project: Project,
+    coordinator: String,
+    network: String,
+}
 
-    // The oracle: the same job in one process, by the same binary.
-    let flags = [
-        "--data",
-        "/data/trips.parquet",
-        "--valid",
-        "/data/valid.parquet",
-        "--partitions",
-        "6",
-        "--model",
-        "ridge",
-        "--solver",
-        "lbfgs",
-        "--max-iter",
-        "100",
-    ];
+/// Drills run one at a time: six containers each on two cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl Drill {
+    /// Prepares the data, fits the oracle, starts the job (project `name`) and returns once
+    /// the coordinator is fitting the learner.
+    fn start(image: &str, name: &str) -> Drill {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, out, reference) = (
+            dir.path().join("data"),
+            dir.path().join("out"),
+            dir.path().join("reference"),
+        );
+        for d in [&data, &out, &reference] {
+            std::fs::create_dir(d).unwrap();
+        }
+        generate_taxi(&data, "trips.parquet", 300_000, &[]);
+        generate_taxi(
+            &data,
+            "valid.parquet",
+            20_000,
+            &["--month", "2023-02", "--seed", "4"],
+        );
+        shared(dir.path());
+        fit_in_process(image, &data, &reference);
+        let env = [
+            ("DISTML_IMAGE", image),
+            ("DATA_DIR", data.to_str().unwrap()),
+            ("OUT_DIR", out.to_str().unwrap()),
+            ("DISTML_CLUSTER_TOKEN", "test-token-0123456789abcdef"),
+            ("HEARTBEAT_TIMEOUT", "4"),
+            ("DISTML_PUSH_DELAY_MS", "300"),
+        ];
+        let project = Project::new("compose-cluster.yaml", name, &env);
+        project.compose(&["up", "-d"]);
+        let coordinator = project.container("coordinator");
+        let network = project.network("cluster");
+        // Cut a host off once the fit is under way (each round waits 300 ms per push).
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !logs(&coordinator).contains("fitting ridge") {
+            assert!(
+                Instant::now() < deadline,
+                "the fit never started: {}",
+                logs(&coordinator)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(
+            running(&coordinator) && !out.join("summary.json").exists(),
+            "the job ended before the cut: {}",
+            logs(&coordinator)
+        );
+        Drill {
+            _dir: dir,
+            out,
+            reference,
+            project,
+            coordinator,
+            network,
+        }
+    }
+
+    /// Waits for the job's end and checks it succeeded with the oracle's model, bit for bit;
+    /// returns the coordinator's log.
+    fn finishes_with_the_in_process_model(&self) -> String {
+        let code = exit_code(&self.coordinator, Duration::from_secs(240));
+        let log = logs(&self.coordinator);
+        assert_eq!(code, 0, "the job failed: {log}");
+        let model = |dir: &Path| -> serde_json::Value {
+            let text = std::fs::read_to_string(dir.join("model/model.json")).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let (cluster, local) = (model(&self.out), model(&self.reference));
+        let bits = |m: &serde_json::Value| -> Vec<u64> {
+            let data = m["coefficients"]["data"].as_array().unwrap().iter();
+            data.chain([&m["intercept"]])
+                .map(|v| v.as_f64().unwrap().to_bits())
+                .collect()
+        };
+        assert_eq!(cluster["params"], local["params"]);
+        let (got, want) = (bits(&cluster), bits(&local));
+        let first = got.iter().zip(&want).position(|(a, b)| a != b);
+        assert!(
+            first.is_none() && got.len() == want.len(),
+            "the cluster's model is not the in-process one: coefficient {first:?} differs"
+        );
+        let summary = std::fs::read_to_string(self.out.join("summary.json")).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+        assert_eq!(summary["workers"], 3, "{summary}");
+        log
+    }
+}
+
+/// The oracle: the same job in one process, by the same binary, its model in `reference`.
+fn fit_in_process(image: &str, data: &Path, reference: &Path) {
     let mounts = [
         format!("{}:/data:ro", data.display()),
         format!("{}:/out", reference.display()),
@@ -104,76 +174,65 @@ fn a_worker_host_cut_off_mid_job_leaves_the_in_process_model() {
         "DISTML_RUNS_DIR=/out/runs",
     ];
     local.extend(["--entrypoint", "distml", image, "train"]);
-    local.extend(flags);
+    local.extend([
+        "--data",
+        "/data/trips.parquet",
+        "--valid",
+        "/data/valid.parquet",
+        "--partitions",
+        "6",
+        "--model",
+        "ridge",
+        "--solver",
+        "lbfgs",
+        "--max-iter",
+        "100",
+    ]);
     local.extend(["--workers", "0", "--model-out", "/out/model"]);
     must("docker", &local, &[]);
+}
 
-    let env = [
-        ("DISTML_IMAGE", image),
-        ("DATA_DIR", data.to_str().unwrap()),
-        ("OUT_DIR", out.to_str().unwrap()),
-        ("DISTML_CLUSTER_TOKEN", "test-token-0123456789abcdef"),
-        ("HEARTBEAT_TIMEOUT", "4"),
-        ("DISTML_PUSH_DELAY_MS", "300"),
-    ];
-    let project = Project::new("compose-cluster.yaml", "distmlhosts", &env);
-    project.compose(&["up", "-d"]);
-    let coordinator = project.container("coordinator");
-    let worker = project.container("worker-2");
-    let network = project.network("cluster");
-    // Cut the worker's host off once the fit is under way (each round waits 300 ms per push).
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !logs(&coordinator).contains("fitting ridge") {
-        assert!(
-            Instant::now() < deadline,
-            "the fit never started: {}",
-            logs(&coordinator)
-        );
-        std::thread::sleep(Duration::from_millis(200));
+#[test]
+fn a_worker_host_cut_off_mid_job_leaves_the_in_process_model() {
+    let test = "a_worker_host_cut_off_mid_job_leaves_the_in_process_model";
+    if !docker_ready(test) {
+        return;
     }
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(
-        running(&coordinator),
-        "the job ended before the cut: {}",
-        logs(&coordinator)
-    );
-    assert!(
-        !out.join("summary.json").exists(),
-        "the job finished before the cut"
-    );
-    must("docker", &["network", "disconnect", &network, &worker], &[]);
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let drill = Drill::start(build_image(), "distmlhosts");
+    let worker = drill.project.container("worker-2");
+    must("docker", &["network", "disconnect", &drill.network, &worker], &[]);
     // Back after the coordinator has given it up (the 4 s heartbeat timeout).
     std::thread::sleep(Duration::from_secs(6));
-    let _ = run("docker", &["network", "connect", &network, &worker], &[]);
+    let _ = run("docker", &["network", "connect", &drill.network, &worker], &[]);
+    let log = drill.finishes_with_the_in_process_model();
+    assert!(log.contains("lost; reassigning"), "no worker was lost: {log}");
+}
 
-    let code = exit_code(&coordinator, Duration::from_secs(240));
-    assert_eq!(code, 0, "the job failed: {}", logs(&coordinator));
-    let log = logs(&coordinator);
+/// A shard's host cut off mid-job: the coordinator declares it lost after the heartbeat
+/// timeout and waits; the cut-off shard exits on its own (no coordinator heard for the
+/// timeout); the host comes back and the cluster manager (this test) restarts the container,
+/// whose new shard registers with the same rank — the interrupted round is recomputed and
+/// the job ends with the in-process model.
+#[test]
+fn a_shard_host_cut_off_and_restarted_leaves_the_in_process_model() {
+    let test = "a_shard_host_cut_off_and_restarted_leaves_the_in_process_model";
+    if !docker_ready(test) {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let drill = Drill::start(build_image(), "distmlshardcut");
+    let shard = drill.project.container("ps-2");
+    must("docker", &["network", "disconnect", &drill.network, &shard], &[]);
+    // The shard gives up on its coordinator after the heartbeat timeout and exits.
+    exit_code(&shard, Duration::from_secs(30));
+    must("docker", &["network", "connect", &drill.network, &shard], &[]);
+    must("docker", &["start", &shard], &[]);
+    let log = drill.finishes_with_the_in_process_model();
     assert!(
-        log.contains("lost; reassigning"),
-        "no worker was lost: {log}"
+        log.contains("ps shard 2 at ps-2:") && log.contains("replaced by ps-2:"),
+        "no shard was replaced: {log}"
     );
-    let model = |dir: &Path| -> serde_json::Value {
-        let text = std::fs::read_to_string(dir.join("model/model.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
-    let (cluster, local) = (model(&out), model(&reference));
-    let bits = |m: &serde_json::Value| -> Vec<u64> {
-        let data = m["coefficients"]["data"].as_array().unwrap().iter();
-        data.chain([&m["intercept"]])
-            .map(|v| v.as_f64().unwrap().to_bits())
-            .collect()
-    };
-    assert_eq!(cluster["params"], local["params"]);
-    let (got, want) = (bits(&cluster), bits(&local));
-    let first = got.iter().zip(&want).position(|(a, b)| a != b);
-    assert!(
-        first.is_none() && got.len() == want.len(),
-        "the cluster's model is not the in-process one: coefficient {first:?} differs"
-    );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["workers"], 3, "{summary}");
 }
 
 /// The container's output, for failure messages.

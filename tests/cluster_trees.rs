@@ -172,3 +172,23 @@ fn trees_resume_from_their_checkpoint() {
     // Trees 1 to 2 and 3 were checkpointed (every 2 trees: after tree 2); the rest were grown.
     assert_eq!(counts.lock().unwrap().0, 4, "trees grown after the resume");
 }
+
+/// A shard killed mid-tree: the step is recomputed in a fresh phase (workers that applied it
+/// already rebuild their partitions from the trees so far) and the trees are the local ones.
+#[test]
+fn a_killed_shard_mid_tree_changes_no_tree() {
+    let _cores = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path(), 20_000);
+    let job = tree_job(&data, &[]);
+    let local = local_trees(&job);
+    let mid_tree = |e: &ClusterEvent| matches!(e, ClusterEvent::TreeSplit { tree: 2, split: 3 });
+    let (options, lost) = killing_shard(options(2, 2), 1, mid_tree);
+    let fit = fit_distributed(&job, &options, &|_| {}).unwrap();
+    assert_eq!(
+        *lost.lock().unwrap(),
+        1,
+        "the killed shard was declared lost"
+    );
+    assert_same_trees(&fit.model, &local, "after a lost shard");
+}

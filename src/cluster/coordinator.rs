@@ -127,6 +127,35 @@ impl Shared {
         dead
     }
 
+    /// The first of `members` silent for longer than `timeout` (without declaring it dead).
+    pub(crate) fn silent(&self, members: &[u64], timeout: Duration) -> Option<u64> {
+        let inner = self.lock();
+        let now = Instant::now();
+        members.iter().copied().find(|id| {
+            inner
+                .members
+                .get(id)
+                .is_some_and(|m| m.dead || now.duration_since(m.last_seen) > timeout)
+        })
+    }
+
+    /// Declares a member dead (its heartbeats are answered "shut down").
+    pub(crate) fn declare_dead(&self, member: u64) {
+        if let Some(m) = self.lock().members.get_mut(&member) {
+            m.dead = true;
+        }
+    }
+
+    /// A live shard of `rank` that joined after member `after`: (member id, address).
+    pub(crate) fn shard_after(&self, rank: u32, after: u64) -> Option<(u64, String)> {
+        let inner = self.lock();
+        inner
+            .members
+            .range(after + 1..)
+            .find(|(_, m)| m.role == Role::Ps && m.rank == rank && !m.dead)
+            .map(|(&id, m)| (id, m.address.clone()))
+    }
+
     fn touch(&self, member: u64) -> Result<bool, Status> {
         let mut inner = self.lock();
         let shutdown = inner.shutdown;

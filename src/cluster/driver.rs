@@ -2,6 +2,7 @@
 //! pipeline from the workers' partition summaries, fit the learner over the cluster's sums,
 //! then stop everyone — whatever happened.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use super::job::{JobSpec, Task};
 use super::launcher::{Children, Meeting};
 use super::options::{ClusterEvent, ClusterOptions, Launch};
 use super::replay::Replay;
-use super::rounds::Rounds;
+use super::rounds::{Members, Respawn, Rounds, ShardSeat};
 use super::{pipeline_fit, ClusterError, ClusterJob, DistributedFit};
 use crate::data::DataSource;
 use crate::ps::PsClient;
@@ -44,34 +45,42 @@ pub(crate) fn run(
         &coordinator.token,
     );
     progress(&format!("coordinator listening on {addr}"));
-    let mut children = Children::default();
+    let children = RefCell::new(Children::default());
     let result = (|| {
-        if options.launch == Launch::Local {
-            spawn_members(options, &addr, token, &mut children)?;
+        let local = options.launch == Launch::Local;
+        if local {
+            spawn_members(options, &addr, token, &mut children.borrow_mut())?;
         }
-        let (workers, shards) = await_members(runtime, shared, options, &mut children)?;
+        let (workers, shards) =
+            await_members(runtime, shared, options, &mut children.borrow_mut())?;
         progress(&format!(
             "{} workers and {} ps shards joined",
             workers.len(),
             shards.len()
         ));
-        let ps = runtime.block_on(PsClient::connect(&shards, token))?;
+        let respawn = |rank: u32| respawn_shard(options, &addr, token, &children, rank);
+        let members = Members {
+            workers: workers.clone(),
+            shards,
+            token: token.clone(),
+            respawn: local.then_some(&respawn as Respawn<'_>),
+        };
+        let partitions = source.partitions().len();
         let mut rounds = Rounds::new(
             runtime,
             shared.clone(),
-            ps,
             options,
-            &workers,
-            source.partitions().len(),
+            members,
+            partitions,
             progress,
-        );
-        let fit = fit(&mut rounds, job, &source, shards)?;
+        )?;
+        let fit = fit(&mut rounds, job, &source)?;
         Ok(DistributedFit {
             workers: workers.len(),
             ..fit
         })
     })();
-    shut_down(runtime, shared, token, &mut children);
+    shut_down(runtime, shared, token, &mut children.borrow_mut());
     coordinator.stop();
     result
 }
@@ -82,7 +91,6 @@ fn fit(
     rounds: &mut Rounds<'_>,
     job: &ClusterJob,
     source: &DataSource,
-    shards: Vec<String>,
 ) -> Result<DistributedFit, ClusterError> {
     let started = Instant::now();
     let columns = job.pipeline.input_columns();
@@ -92,7 +100,7 @@ fn fit(
         job: job.clone(),
         partitions: source.partitions().to_vec(),
         columns,
-        shards,
+        shards: rounds.shard_addresses(),
     }))?;
     let pipeline = pipeline_fit::fit(rounds, &job.pipeline, schema)?;
     let layout = pipeline.layout().clone();
@@ -121,6 +129,37 @@ fn fit(
     })
 }
 
+/// Where the members this coordinator starts meet it.
+fn meeting<'a>(options: &'a ClusterOptions, addr: &SocketAddr, token: &'a Token) -> Meeting<'a> {
+    Meeting {
+        coordinator: addr.to_string(),
+        token,
+        world_size: options.workers + options.ps_shards,
+        env: &options.member_env,
+    }
+}
+
+/// Starts a shard of `rank` again, in place of a lost one.
+fn respawn_shard(
+    options: &ClusterOptions,
+    addr: &SocketAddr,
+    token: &Token,
+    children: &RefCell<Children>,
+    rank: u32,
+) -> Result<(), ClusterError> {
+    let program = options.program()?;
+    let meeting = meeting(options, addr, token);
+    let pid = children
+        .borrow_mut()
+        .spawn(&program, "ps", rank, &meeting)?;
+    options.emit(ClusterEvent::Spawned {
+        role: "ps",
+        rank,
+        pid,
+    });
+    Ok(())
+}
+
 /// Starts the shards, then the workers, on this machine.
 fn spawn_members(
     options: &ClusterOptions,
@@ -129,12 +168,7 @@ fn spawn_members(
     children: &mut Children,
 ) -> Result<(), ClusterError> {
     let program = options.program()?;
-    let meeting = Meeting {
-        coordinator: addr.to_string(),
-        token,
-        world_size: options.workers + options.ps_shards,
-        env: &options.member_env,
-    };
+    let meeting = meeting(options, addr, token);
     for rank in 0..options.ps_shards as u32 {
         let pid = children.spawn(&program, "ps", rank, &meeting)?;
         options.emit(ClusterEvent::Spawned {
@@ -162,7 +196,7 @@ fn shut_down(runtime: &Runtime, shared: &Arc<Shared>, token: &Token, children: &
         .lock()
         .members
         .values()
-        .filter(|m| m.role == Role::Ps)
+        .filter(|m| m.role == Role::Ps && !m.dead)
         .map(|m| m.address.clone())
         .collect();
     if let Ok(ps) = runtime.block_on(PsClient::connect(&addresses, token)) {
@@ -172,14 +206,14 @@ fn shut_down(runtime: &Runtime, shared: &Arc<Shared>, token: &Token, children: &
     children.stop(Duration::from_secs(5));
 }
 
-/// Waits until every expected member registered; returns worker ids and shard addresses
-/// (shards in rank order).
+/// Waits until every expected member registered; returns worker ids and the shards (in rank
+/// order).
 fn await_members(
     rt: &Runtime,
     shared: &Arc<Shared>,
     options: &ClusterOptions,
     children: &mut Children,
-) -> Result<(Vec<u64>, Vec<String>), ClusterError> {
+) -> Result<(Vec<u64>, Vec<ShardSeat>), ClusterError> {
     let deadline = Instant::now() + options.rendezvous_timeout;
     loop {
         {
@@ -190,22 +224,20 @@ fn await_members(
                 .filter(|(_, m)| m.role == Role::Worker)
                 .map(|(&id, _)| id)
                 .collect();
-            let mut shards: Vec<(u32, String)> = inner
+            let mut shards: Vec<ShardSeat> = inner
                 .members
-                .values()
-                .filter(|m| m.role == Role::Ps)
-                .map(|m| (m.rank, m.address.clone()))
+                .iter()
+                .filter(|(_, m)| m.role == Role::Ps)
+                .map(|(&member, m)| ShardSeat {
+                    member,
+                    rank: m.rank,
+                    address: m.address.clone(),
+                })
                 .collect();
             if workers.len() >= options.workers && shards.len() >= options.ps_shards {
-                shards.sort();
-                return Ok((
-                    workers[..options.workers].to_vec(),
-                    shards
-                        .into_iter()
-                        .take(options.ps_shards)
-                        .map(|(_, a)| a)
-                        .collect(),
-                ));
+                shards.sort_by_key(|s| s.rank);
+                shards.truncate(options.ps_shards);
+                return Ok((workers[..options.workers].to_vec(), shards));
             }
             if Instant::now() > deadline {
                 return Err(ClusterError::Rendezvous(format!(

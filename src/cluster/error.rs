@@ -53,6 +53,16 @@ pub enum ClusterError {
         /// Where progress was saved.
         checkpoint: Option<PathBuf>,
     },
+    /// A parameter-server shard died or became unreachable and no replacement joined.
+    #[error("ps shard {rank} at {address} was lost and {why}")]
+    ShardLost {
+        /// The shard's rank.
+        rank: u32,
+        /// The address it served on.
+        address: String,
+        /// Why it was not replaced.
+        why: String,
+    },
     /// The members did not all join in time.
     #[error("rendezvous: {0}")]
     Rendezvous(String),

@@ -27,7 +27,8 @@ pub(crate) struct ClusterSums<'r, 'a> {
     /// Identifies the job's checkpoints.
     pub(crate) fingerprint: String,
     normal: Option<NormalEquations>,
-    gradient_phase: Option<u64>,
+    /// The gradient rounds' phase and the shard generation it belongs to.
+    gradient_phase: Option<(u64, u64)>,
     clock: u64,
     /// Validation blocks (trees report their loss on them).
     pub(crate) valid: Vec<FeatureBlock>,
@@ -122,21 +123,23 @@ impl GlmSums for ClusterSums<'_, '_> {
     ) -> Result<BlockGradient, ClusterError> {
         let p = beta.len();
         let len = vectors::gradient_len(p);
-        let phase = match self.gradient_phase {
-            Some(phase) => phase,
-            None => *self
-                .gradient_phase
-                .insert(self.rounds.aggregate_phase(len, p + 1)?),
-        };
         self.clock += 1;
+        let clock = self.clock;
         let mut x = beta.to_vec();
         x.push(intercept);
-        self.rounds
-            .rt
-            .block_on(self.rounds.ps.set_params(phase, self.clock, &x))?;
-        let (w, v, _) = self
-            .rounds
-            .statistic(phase, self.clock, Statistic::Gradient, len)?;
+        let gradient_phase = &mut self.gradient_phase;
+        let (w, v, _) = self.rounds.with_shards(|rounds| {
+            let phase = match *gradient_phase {
+                Some((phase, generation)) if generation == rounds.generation() => phase,
+                _ => {
+                    let phase = rounds.aggregate_phase(len, p + 1)?;
+                    *gradient_phase = Some((phase, rounds.generation()));
+                    phase
+                }
+            };
+            rounds.call(rounds.ps.set_params(phase, clock, &x))?;
+            rounds.statistic(phase, clock, Statistic::Gradient, len)
+        })?;
         Ok(vectors::gradient_from_vec(w, &v, p))
     }
 

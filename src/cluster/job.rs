@@ -98,6 +98,8 @@ pub enum Task {
         /// tree task, or partitions of a lost worker): they are rebuilt from it first.
         catch_up: Option<Box<TreeHistory>>,
     },
+    /// Connect to these shards from now on (a lost shard was replaced).
+    Shards(Vec<String>),
     /// The job is over.
     Shutdown,
 }

@@ -128,6 +128,14 @@ pub enum ClusterEvent {
         /// The split's number in it, from 1.
         split: usize,
     },
+    /// A parameter-server shard was declared dead; a replacement is awaited (started here
+    /// when the coordinator launched the members) and the interrupted round recomputed.
+    ShardLost {
+        /// Its rank.
+        rank: u32,
+        /// The address it served on.
+        address: String,
+    },
     /// A worker was declared dead; its partitions went to the living.
     WorkerLost {
         /// Its member id.

@@ -36,6 +36,10 @@ pub struct ClusterSettings {
     /// Stop (exit 1, checkpoint kept) when fewer workers than this are alive (default 1).
     #[arg(long)]
     pub min_workers: Option<usize>,
+    /// Seconds to wait for every member to register, and for a lost ps shard's replacement
+    /// (default 60).
+    #[arg(long)]
+    pub rendezvous_timeout: Option<f64>,
 }
 
 impl ClusterSettings {
@@ -71,6 +75,15 @@ impl ClusterSettings {
             ));
         }
         let defaults = ClusterOptions::default();
+        let rendezvous = self
+            .rendezvous_timeout
+            .unwrap_or(defaults.rendezvous_timeout.as_secs_f64());
+        if !(rendezvous.is_finite() && rendezvous > 0.0) {
+            return Err(invalid(
+                "--rendezvous-timeout",
+                "must be a positive number of seconds",
+            ));
+        }
         let options = ClusterOptions {
             workers,
             ps_shards: self.ps_shards.unwrap_or(defaults.ps_shards),
@@ -81,6 +94,7 @@ impl ClusterSettings {
             heartbeat_timeout: Duration::from_secs_f64(timeout),
             min_workers: self.min_workers.unwrap_or(1),
             launch: Launch::from_env()?,
+            rendezvous_timeout: Duration::from_secs_f64(rendezvous),
             ..defaults
         };
         options.check()?;

@@ -8,11 +8,12 @@ use super::checkpoint::{Checkpoint, SgdState};
 use super::glm_sums::ClusterSums;
 use super::job::Task;
 use super::options::{ClusterEvent, Consistency};
+use super::rounds::Rounds;
 use super::{sgd, ClusterError};
 use crate::model::glm::{GlmValidParams, Objective};
 use crate::model::solve::SolverRun;
 use crate::model::{GlmSums, ModelError};
-use crate::ps::key_range;
+use crate::ps::{key_range, Precision};
 use crate::rpc::proto::{Combine, Consistency as PbConsistency, PullKind, ShardConfig};
 
 /// Runs SGD from `start` for `params.max_iter()` epochs (or from a checkpoint's epoch).
@@ -44,47 +45,62 @@ pub(crate) fn run(
     if per_epoch == 0 {
         return Err(ModelError::EmptyData.into());
     }
-    let phase = configure(sums, params, obj, &u, resumed.as_ref())?;
     let options = sums.rounds.options;
+    // The shards' state after the last finished epoch, from which a replaced shard restarts.
+    let mut restore = resumed.unwrap_or(SgdState {
+        epoch: first_epoch,
+        u: u.clone(),
+        history: Vec::new(),
+        first_moment: Vec::new(),
+        second_moment: Vec::new(),
+        steps: 0,
+    });
+    // The phase on the shards, the epoch it started at (its clocks count from there) and the
+    // shard generation it belongs to.
+    let mut phase: Option<(u64, u64, u64)> = None;
     let mut converged = false;
     let mut epochs = first_epoch as usize;
     for epoch in first_epoch..params.max_iter() as u64 {
-        let clocks = (epoch - first_epoch) * per_epoch..(epoch - first_epoch + 1) * per_epoch;
-        let end = clocks.end;
-        sums.rounds.round(&|parts| Task::Sgd {
+        let task = |phase: u64, start: u64, parts: &[usize]| Task::Sgd {
             partitions: parts.to_vec(),
             phase,
             epoch,
-            clocks: clocks.clone(),
+            clocks: (epoch - start) * per_epoch..(epoch - start + 1) * per_epoch,
             stats: stats.clone(),
             precision: options.precision,
+        };
+        let at = |start: u64| match options.consistency {
+            Consistency::Bsp => (epoch - start + 1) * per_epoch,
+            _ => 0,
+        };
+        let (state, current) = (&restore, &mut phase);
+        let after = sums.rounds.with_shards(|rounds| {
+            let (phase, start) = match *current {
+                Some((phase, start, generation)) if generation == rounds.generation() => {
+                    (phase, start)
+                }
+                _ => {
+                    let phase = configure(rounds, params, obj, state)?;
+                    *current = Some((phase, epoch, rounds.generation()));
+                    (phase, epoch)
+                }
+            };
+            rounds.round(&|parts| task(phase, start, parts))?;
+            pull_state(rounds, phase, at(start), obj.dim())
         })?;
-        let at = if options.consistency == Consistency::Bsp {
-            end
-        } else {
-            0
-        };
-        let dim = obj.dim();
-        let pull = |sums: &ClusterSums<'_, '_>, kind| {
-            let r = &sums.rounds;
-            r.rt.block_on(r.ps.pull(phase, 0, at, kind, dim, crate::ps::Precision::F64))
-        };
-        u = pull(sums, PullKind::Params)?.values;
+        u = after.u.clone();
         let v = value(&u, sums)?;
         let previous = history[history.len() - 1];
         history.push(v);
         epochs = epoch as usize + 1;
+        restore = SgdState {
+            epoch: epoch + 1,
+            history: history.clone(),
+            ..after
+        };
         options.emit(ClusterEvent::Iteration { iteration: epochs });
         if epochs.is_multiple_of(options.checkpoint_every) {
-            let first_moment = pull(sums, PullKind::FirstMoment)?;
-            checkpoint.sgd = Some(SgdState {
-                epoch: epoch + 1,
-                u: u.clone(),
-                history: history.clone(),
-                first_moment: first_moment.values,
-                second_moment: pull(sums, PullKind::SecondMoment)?.values,
-                steps: first_moment.count,
-            });
+            checkpoint.sgd = Some(restore.clone());
             save(sums, &checkpoint)?;
         }
         if !v.is_finite() {
@@ -103,16 +119,33 @@ pub(crate) fn run(
     })
 }
 
-/// Starts the Adam phase on every shard: its slice of the parameters, penalties and (when
-/// resuming) Adam's moments.
+/// The parameters, Adam's moments and step count on the shards at clock `at` of `phase`.
+fn pull_state(
+    rounds: &Rounds<'_>,
+    phase: u64,
+    at: u64,
+    dim: usize,
+) -> Result<SgdState, ClusterError> {
+    let pull = |kind| rounds.call(rounds.ps.pull(phase, 0, at, kind, dim, Precision::F64));
+    let first_moment = pull(PullKind::FirstMoment)?;
+    Ok(SgdState {
+        epoch: 0,
+        u: pull(PullKind::Params)?.values,
+        history: Vec::new(),
+        steps: first_moment.count,
+        first_moment: first_moment.values,
+        second_moment: pull(PullKind::SecondMoment)?.values,
+    })
+}
+
+/// Starts an Adam phase on every shard: its slice of the parameters, penalties and Adam's
+/// moments (none before the first epoch).
 fn configure(
-    sums: &mut ClusterSums<'_, '_>,
+    rounds: &mut Rounds<'_>,
     params: &GlmValidParams,
     obj: &Objective,
-    u: &[f64],
-    resumed: Option<&SgdState>,
+    state: &SgdState,
 ) -> Result<u64, ClusterError> {
-    let rounds = &mut *sums.rounds;
     let phase = rounds.new_phase();
     let shards = rounds.ps.shards();
     let dim = obj.dim();
@@ -131,7 +164,7 @@ fn configure(
             false => v[key_range(dim, shards, s)].to_vec(),
         }
     };
-    rounds.rt.block_on(rounds.ps.configure(|s| ShardConfig {
+    rounds.call(rounds.ps.configure(|s| ShardConfig {
         phase,
         combine: Combine::Adam as i32,
         shard: s as u32,
@@ -142,13 +175,13 @@ fn configure(
         consistency: consistency as i32,
         staleness,
         workers: Vec::new(),
-        initial: slice(u, s),
+        initial: slice(&state.u, s),
         learning_rate: params.learning_rate(),
         l2: slice(&l2, s),
         l1: slice(&l1, s),
-        first_moment: resumed.map_or_else(Vec::new, |r| slice(&r.first_moment, s)),
-        second_moment: resumed.map_or_else(Vec::new, |r| slice(&r.second_moment, s)),
-        steps: resumed.map_or(0, |r| r.steps),
+        first_moment: slice(&state.first_moment, s),
+        second_moment: slice(&state.second_moment, s),
+        steps: state.steps,
     }))?;
     Ok(phase)
 }

@@ -31,6 +31,8 @@ use super::{sgd_driver, ClusterError};
 /// The coordinator's state while trees grow.
 pub(crate) struct ClusterTrees {
     phase: u64,
+    /// The shard generation `phase` belongs to.
+    generation: u64,
     clock: u64,
     len: usize,
     search: SplitSearch,
@@ -70,37 +72,47 @@ impl ClusterSums<'_, '_> {
     }
 
     /// One tree step on every partition; returns the shards' merged push and the outputs.
+    /// After a lost shard the step runs again in a fresh phase, every partition sent the trees
+    /// so far: a worker that applied the step before the loss rebuilds its partitions first.
     fn tree_round(&mut self, step: TreeStep) -> Result<(Vec<f64>, Vec<PartOutput>), ClusterError> {
         let trees = self
             .trees
             .as_deref_mut()
             .ok_or(ModelError::Internal("a tree step before bin()"))?;
         trees.clock += 1;
-        let (phase, clock, version) = (trees.phase, trees.clock, trees.history.version());
-        let (history, holder) = (&trees.history, &trees.holder);
-        let outputs = self.rounds.round_by(&|worker, parts| Task::Tree {
-            partitions: parts.to_vec(),
-            phase,
-            clock,
-            version,
-            step: step.clone(),
-            catch_up: parts
-                .iter()
-                .any(|p| holder[*p] != Some(worker))
-                .then(|| Box::new(history.clone())),
+        let (clock, version) = (trees.clock, trees.history.version());
+        let (outputs, pulled) = self.rounds.with_shards(|rounds| {
+            if trees.generation != rounds.generation() {
+                trees.phase = rounds.aggregate_phase(trees.len, 0)?;
+                trees.generation = rounds.generation();
+                trees.holder.fill(None);
+            }
+            let (phase, history, holder) = (trees.phase, &trees.history, &trees.holder);
+            let outputs = rounds.round_by(&|worker, parts| Task::Tree {
+                partitions: parts.to_vec(),
+                phase,
+                clock,
+                version,
+                step: step.clone(),
+                catch_up: parts
+                    .iter()
+                    .any(|p| holder[*p] != Some(worker))
+                    .then(|| Box::new(history.clone())),
+            })?;
+            let pull = rounds.ps.pull(
+                phase,
+                0,
+                clock,
+                PullKind::Aggregate,
+                trees.len,
+                crate::ps::Precision::F64,
+            );
+            Ok((outputs, rounds.call(pull)?))
         })?;
         for (p, (worker, _)) in outputs.iter().enumerate() {
             trees.holder[p] = Some(*worker);
         }
         advance(&mut trees.history, &step);
-        let pulled = self.rounds.rt.block_on(self.rounds.ps.pull(
-            phase,
-            0,
-            clock,
-            PullKind::Aggregate,
-            trees.len,
-            crate::ps::Precision::F64,
-        ))?;
         let outputs: Vec<PartOutput> = outputs.into_iter().map(|(_, o)| o).collect();
         self.collect(&outputs);
         Ok((pulled.values, outputs))
@@ -197,7 +209,9 @@ impl TreeSums for ClusterSums<'_, '_> {
         let sources = std::mem::take(&mut self.tree_sources);
         let (_, bins) = binning.offsets();
         let len = TREE_PUSH_HEAD + bins * STRIDE;
-        let phase = self.rounds.aggregate_phase(len, 0)?;
+        let phase = self
+            .rounds
+            .with_shards(|rounds| rounds.aggregate_phase(len, 0))?;
         let valid: Vec<TreePartition> = self
             .valid
             .par_iter()
@@ -206,6 +220,7 @@ impl TreeSums for ClusterSums<'_, '_> {
             .collect();
         self.trees = Some(Box::new(ClusterTrees {
             phase,
+            generation: self.rounds.generation(),
             clock: 0,
             len,
             search: *search,

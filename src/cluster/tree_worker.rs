@@ -117,9 +117,10 @@ pub(crate) async fn step(
         })
         .collect();
     pushing(state).await;
-    let pushed =
-        l.ps.push(at.0, state.member, at.1, &contributions, Precision::F64)
-            .await?;
+    let pushed = l
+        .ps()
+        .push(at.0, state.member, at.1, &contributions, Precision::F64)
+        .await?;
     let parts = results
         .into_iter()
         .map(|(p, _, residuals)| {

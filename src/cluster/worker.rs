@@ -25,7 +25,8 @@ pub(crate) struct Loaded {
     job: JobSpec,
     source: DataSource,
     projection: Projection,
-    pub(crate) ps: PsClient,
+    /// The shards' client; replaced when a lost shard is.
+    ps: RwLock<PsClient>,
 }
 
 impl Loaded {
@@ -37,6 +38,11 @@ impl Loaded {
             .get(p)
             .ok_or_else(|| ClusterError::Protocol(format!("no partition {p}")))?;
         Ok(self.source.read(partition, &self.projection)?)
+    }
+
+    /// The current shards' client.
+    pub(crate) fn ps(&self) -> PsClient {
+        self.ps.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The job's GLM parameters (the statistics workers compute are a GLM's).
@@ -223,6 +229,11 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
             super::tree_worker::step(state, &partitions, (phase, clock), version, step, catch_up)
                 .await
         }
+        Task::Shards(addresses) => {
+            let ps = PsClient::connect(&addresses, &state.token).await?;
+            *loaded(state)?.ps.write().unwrap_or_else(|p| p.into_inner()) = ps;
+            Ok(TaskOutput::default())
+        }
         Task::Shutdown => Ok(TaskOutput::default()),
     }
 }
@@ -259,7 +270,8 @@ async fn compute(
     let p = pipeline(state)?.layout().width();
     let at = match statistic {
         Statistic::Gradient => {
-            let pulled = l.ps.pull(
+            let ps = l.ps();
+            let pulled = ps.pull(
                 phase,
                 state.member,
                 clock,
@@ -306,9 +318,10 @@ async fn compute(
         })
         .collect();
     pushing(state).await;
-    let pushed =
-        l.ps.push(phase, state.member, clock, &contributions, Precision::F64);
-    let totals = pushed.await?;
+    let ps = l.ps();
+    let totals = ps
+        .push(phase, state.member, clock, &contributions, Precision::F64)
+        .await?;
     Ok(TaskOutput {
         parts: computed
             .into_iter()
@@ -347,7 +360,8 @@ async fn sgd_clocks(
     let mut duplicates = 0;
     for clock in run.clocks.clone() {
         let step = (clock - run.clocks.start) as usize;
-        let pulled = l.ps.pull(
+        let ps = l.ps();
+        let pulled = ps.pull(
             run.phase,
             state.member,
             clock,
@@ -376,7 +390,8 @@ async fn sgd_clocks(
             })
             .collect();
         pushing(state).await;
-        let pushed = l.ps.push(
+        let ps = l.ps();
+        let pushed = ps.push(
             run.phase,
             state.member,
             clock,
@@ -402,7 +417,7 @@ fn setup(job: JobSpec, ps: PsClient) -> Result<Loaded, ClusterError> {
         job,
         source,
         projection,
-        ps,
+        ps: RwLock::new(ps),
     })
 }
 

@@ -4,9 +4,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use distml::cluster::{ClusterJob, ClusterOptions};
+use distml::cluster::{ClusterEvent, ClusterJob, ClusterOptions};
 use distml::data::{DataSource, ReadOptions};
 use distml::feature::{FeatureBlock, FittedPipeline};
 use distml::model::glm::GlmModel;
@@ -152,6 +153,34 @@ pub fn kill(pid: u32) {
     let _ = std::process::Command::new("kill")
         .args(["-9", &pid.to_string()])
         .status();
+}
+
+/// Options whose event sink kills (SIGKILL) the first ps shard of `rank` the first time `when`
+/// holds; the count is of the shards the coordinator then declared lost.
+pub fn killing_shard(
+    mut options: ClusterOptions,
+    rank: u32,
+    when: impl Fn(&ClusterEvent) -> bool + Send + Sync + 'static,
+) -> (ClusterOptions, Arc<Mutex<usize>>) {
+    let shard: Arc<Mutex<Option<u32>>> = Arc::default();
+    let lost: Arc<Mutex<usize>> = Arc::default();
+    let (killed, count) = (Arc::new(Mutex::new(false)), lost.clone());
+    options.events = Some(Arc::new(move |e: &ClusterEvent| match e {
+        ClusterEvent::Spawned {
+            role: "ps",
+            rank: r,
+            pid,
+        } if *r == rank => {
+            shard.lock().unwrap().get_or_insert(*pid);
+        }
+        ClusterEvent::ShardLost { .. } => *count.lock().unwrap() += 1,
+        e if when(e) && !*killed.lock().unwrap() => {
+            *killed.lock().unwrap() = true;
+            kill(shard.lock().unwrap().expect("the shard was spawned"));
+        }
+        _ => {}
+    }));
+    (options, lost)
 }
 
 /// Holds the machine for one process-spawning test: cluster tests of one target run one at a

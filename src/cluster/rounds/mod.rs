@@ -1,9 +1,13 @@
 //! The coordinator's rounds: a task sent to the workers for every partition, their outputs
 //! gathered in partition order, a dead worker's partitions reassigned and the round recomputed;
-//! and aggregation phases on the parameter-server shards, whose sums the coordinator pulls.
+//! and aggregation phases on the parameter-server shards, whose sums the coordinator pulls
+//! (a lost shard is replaced by [`recovery`]).
+
+mod recovery;
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +21,31 @@ use super::options::{ClusterEvent, ClusterOptions};
 use super::ClusterError;
 use crate::model::ModelError;
 use crate::ps::PsClient;
+use crate::rpc::auth::Token;
 use crate::rpc::proto::{Combine, PullKind, ShardConfig};
+
+/// A parameter-server shard serving the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShardSeat {
+    /// Its member id.
+    pub(crate) member: u64,
+    /// Its rank (which key range it holds: shards are in rank order).
+    pub(crate) rank: u32,
+    /// Where it serves.
+    pub(crate) address: String,
+}
+
+/// Restarts the shard of a rank (when the coordinator launched the members itself).
+pub(crate) type Respawn<'a> = &'a dyn Fn(u32) -> Result<(), ClusterError>;
+
+/// Who serves a job: the workers that joined, the shards, the job's token, and how to restart
+/// a lost shard.
+pub(crate) struct Members<'a> {
+    pub(crate) workers: Vec<u64>,
+    pub(crate) shards: Vec<ShardSeat>,
+    pub(crate) token: Token,
+    pub(crate) respawn: Option<Respawn<'a>>,
+}
 
 /// A running job's coordinator state.
 pub(crate) struct Rounds<'a> {
@@ -33,21 +61,29 @@ pub(crate) struct Rounds<'a> {
     next_phase: u64,
     checkpoint_dir: Option<PathBuf>,
     progress: &'a dyn Fn(&str),
+    /// The shards, in rank order.
+    shards: Vec<ShardSeat>,
+    token: Token,
+    respawn: Option<Respawn<'a>>,
+    /// Shard replacements so far: phases set up in an earlier generation are gone.
+    generation: u64,
 }
 
 impl<'a> Rounds<'a> {
-    /// The rounds of a job whose `workers` joined, over `partitions` partitions (each owned by
-    /// a worker in turn).
+    /// The rounds of a job whose `members` joined, over `partitions` partitions (each owned
+    /// by a worker in turn).
     pub(crate) fn new(
         rt: &'a Runtime,
         shared: Arc<Shared>,
-        ps: PsClient,
         options: &'a ClusterOptions,
-        workers: &[u64],
+        members: Members<'a>,
         partitions: usize,
         progress: &'a dyn Fn(&str),
-    ) -> Self {
-        Rounds {
+    ) -> Result<Self, ClusterError> {
+        let addresses: Vec<String> = members.shards.iter().map(|s| s.address.clone()).collect();
+        let ps = rt.block_on(PsClient::connect(&addresses, &members.token))?;
+        let workers = &members.workers;
+        Ok(Rounds {
             rt,
             shared,
             ps,
@@ -62,7 +98,57 @@ impl<'a> Rounds<'a> {
             next_phase: 1,
             checkpoint_dir: options.checkpoint_dir.clone(),
             progress,
+            shards: members.shards,
+            token: members.token,
+            respawn: members.respawn,
+            generation: 0,
+        })
+    }
+
+    /// How many times a lost shard was replaced (phases of an earlier generation are gone).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The shards' addresses, in rank order.
+    pub(crate) fn shard_addresses(&self) -> Vec<String> {
+        self.shards.iter().map(|s| s.address.clone()).collect()
+    }
+
+    /// Runs a call to the shards; a shard silent for the heartbeat timeout meanwhile ends it
+    /// (a partitioned host would otherwise hold it for TCP's own timeouts).
+    pub(crate) fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, tonic::Status>>,
+    ) -> Result<T, ClusterError> {
+        self.rt.block_on(async {
+            tokio::select! {
+                result = call => result.map_err(ClusterError::from),
+                lost = self.shard_silence() => Err(lost),
+            }
+        })
+    }
+
+    /// Resolves when a shard has been silent for the heartbeat timeout.
+    async fn shard_silence(&self) -> ClusterError {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if let Some(lost) = self.silent_shard() {
+                return lost;
+            }
         }
+    }
+
+    /// A shard silent for the heartbeat timeout, as the error that ends the current round.
+    fn silent_shard(&self) -> Option<ClusterError> {
+        let ids: Vec<u64> = self.shards.iter().map(|s| s.member).collect();
+        let id = self.shared.silent(&ids, self.options.heartbeat_timeout)?;
+        let seat = self.shards.iter().find(|s| s.member == id)?;
+        Some(ClusterError::ShardLost {
+            rank: seat.rank,
+            address: seat.address.clone(),
+            why: "stopped answering its heartbeats".into(),
+        })
     }
 
     /// One line of progress.
@@ -161,6 +247,7 @@ impl<'a> Rounds<'a> {
         let mut pending: BTreeSet<usize> = (0..self.partitions).collect();
         let mut outputs: Vec<Option<(u64, PartOutput)>> = vec![None; self.partitions];
         let mut inflight: HashMap<u64, (u64, Vec<usize>)> = HashMap::new();
+        let issued: RefCell<HashSet<u64>> = RefCell::default();
         let issue = |parts: &[usize], inflight: &mut HashMap<u64, (u64, Vec<usize>)>| {
             let owner = self.owner.borrow();
             let mut by_worker: Vec<(u64, Vec<usize>)> = Vec::new();
@@ -172,6 +259,7 @@ impl<'a> Rounds<'a> {
             }
             for (w, ps) in by_worker {
                 let id = self.shared.assign(w, &make(w, &ps));
+                issued.borrow_mut().insert(id);
                 inflight.insert(id, (w, ps));
             }
         };
@@ -182,6 +270,10 @@ impl<'a> Rounds<'a> {
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 for r in std::mem::take(&mut self.shared.lock().reports) {
+                    // Reports of an earlier round (one a lost shard cut short) are stale.
+                    if !issued.borrow().contains(&r.task) {
+                        continue;
+                    }
                     // Reports of tasks no longer in flight (a worker declared dead that was
                     // only slow) still count for partitions not yet done: results are equal.
                     inflight.remove(&r.task);
@@ -226,6 +318,9 @@ impl<'a> Rounds<'a> {
                     }
                     issue(&lost, &mut inflight);
                 }
+                if let Some(lost) = self.silent_shard() {
+                    return Err(lost);
+                }
                 let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
             }
         })?;
@@ -247,7 +342,7 @@ impl<'a> Rounds<'a> {
         let phase = self.new_phase();
         let shards = self.ps.shards();
         let partitions = self.partitions;
-        self.rt.block_on(self.ps.configure(|s| ShardConfig {
+        self.call(self.ps.configure(|s| ShardConfig {
             phase,
             combine: Combine::Aggregate as i32,
             shard: s as u32,
@@ -268,8 +363,10 @@ impl<'a> Rounds<'a> {
         statistic: Statistic,
         len: usize,
     ) -> Result<(f64, Vec<f64>, Vec<PartOutput>), ClusterError> {
-        let phase = self.aggregate_phase(len, 0)?;
-        let (w, v, outputs) = self.statistic(phase, 0, statistic, len)?;
+        let (w, v, outputs) = self.with_shards(|rounds| {
+            let phase = rounds.aggregate_phase(len, 0)?;
+            rounds.statistic(phase, 0, statistic, len)
+        })?;
         if w <= 0.0 {
             return Err(ModelError::EmptyData.into());
         }
@@ -289,7 +386,7 @@ impl<'a> Rounds<'a> {
             clock,
             statistic,
         })?;
-        let sum = self.rt.block_on(self.ps.pull(
+        let sum = self.call(self.ps.pull(
             phase,
             0,
             clock,
