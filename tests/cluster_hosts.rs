@@ -201,12 +201,23 @@ fn a_worker_host_cut_off_mid_job_leaves_the_in_process_model() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let drill = Drill::start(build_image(), "distmlhosts");
     let worker = drill.project.container("worker-2");
-    must("docker", &["network", "disconnect", &drill.network, &worker], &[]);
+    must(
+        "docker",
+        &["network", "disconnect", &drill.network, &worker],
+        &[],
+    );
     // Back after the coordinator has given it up (the 4 s heartbeat timeout).
     std::thread::sleep(Duration::from_secs(6));
-    let _ = run("docker", &["network", "connect", &drill.network, &worker], &[]);
+    let _ = run(
+        "docker",
+        &["network", "connect", &drill.network, &worker],
+        &[],
+    );
     let log = drill.finishes_with_the_in_process_model();
-    assert!(log.contains("lost; reassigning"), "no worker was lost: {log}");
+    assert!(
+        log.contains("lost; reassigning"),
+        "no worker was lost: {log}"
+    );
 }
 
 /// A shard's host cut off mid-job: the coordinator declares it lost after the heartbeat
@@ -223,10 +234,18 @@ fn a_shard_host_cut_off_and_restarted_leaves_the_in_process_model() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let drill = Drill::start(build_image(), "distmlshardcut");
     let shard = drill.project.container("ps-2");
-    must("docker", &["network", "disconnect", &drill.network, &shard], &[]);
+    must(
+        "docker",
+        &["network", "disconnect", &drill.network, &shard],
+        &[],
+    );
     // The shard gives up on its coordinator after the heartbeat timeout and exits.
     exit_code(&shard, Duration::from_secs(30));
-    must("docker", &["network", "connect", &drill.network, &shard], &[]);
+    must(
+        "docker",
+        &["network", "connect", &drill.network, &shard],
+        &[],
+    );
     must("docker", &["start", &shard], &[]);
     let log = drill.finishes_with_the_in_process_model();
     assert!(
