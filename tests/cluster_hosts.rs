@@ -241,11 +241,16 @@ fn a_shard_host_cut_off_and_restarted_leaves_the_in_process_model() {
     );
     // The shard gives up on its coordinator after the heartbeat timeout and exits.
     exit_code(&shard, Duration::from_secs(30));
-    must(
-        "docker",
-        &["network", "connect", &drill.network, &shard],
-        &[],
-    );
+    // Compose's service name is a network alias, which a plain reconnect would drop.
+    let reconnect = [
+        "network",
+        "connect",
+        "--alias",
+        "ps-2",
+        &drill.network,
+        &shard,
+    ];
+    must("docker", &reconnect, &[]);
     must("docker", &["start", &shard], &[]);
     let log = drill.finishes_with_the_in_process_model();
     assert!(
