@@ -101,6 +101,7 @@ fn fit(
         partitions: source.partitions().to_vec(),
         columns,
         shards: rounds.shard_addresses(),
+        worker_memory: rounds.options.worker_memory,
     }))?;
     let pipeline = pipeline_fit::fit(rounds, &job.pipeline, schema)?;
     let layout = pipeline.layout().clone();

@@ -23,6 +23,9 @@ pub struct JobSpec {
     pub columns: Vec<String>,
     /// Parameter-server shard addresses, in shard order.
     pub shards: Vec<String>,
+    /// Bytes of feature blocks each worker may keep between passes (none: no limit).
+    #[serde(default)]
+    pub worker_memory: Option<u64>,
 }
 
 /// A per-partition statistic a worker computes and pushes to the shards.

@@ -22,6 +22,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod block_cache;
 mod checkpoint;
 pub(crate) mod coordinator;
 mod driver;

@@ -167,6 +167,9 @@ pub struct ClusterOptions {
     pub heartbeat_timeout: Duration,
     /// Fewer live workers than this stops the job (exit 1, checkpoint kept).
     pub min_workers: usize,
+    /// Bytes of feature blocks each worker may keep between the passes of a multi-pass fit
+    /// (none: no limit); blocks beyond it are made again from their files when next needed.
+    pub worker_memory: Option<u64>,
     /// Wire precision of SGD pulls and pushes.
     pub precision: Precision,
     /// Who starts the processes.
@@ -211,6 +214,7 @@ impl Default for ClusterOptions {
             resume: false,
             heartbeat_timeout: Duration::from_secs(10),
             min_workers: 1,
+            worker_memory: None,
             precision: Precision::F64,
             launch: Launch::Local,
             program: None,

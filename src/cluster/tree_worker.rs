@@ -151,7 +151,7 @@ fn put_slots(state: &State, slots: HashMap<usize, Slot>) {
     held.extend(slots);
     // Binned, the feature blocks are no longer needed: memory goes to the bins.
     let mut cached = state.blocks.lock().unwrap_or_else(|e| e.into_inner());
-    cached.retain(|p, _| !held.contains_key(p));
+    cached.drop_where(|p| held.contains_key(&p));
 }
 
 /// Partition `p` binned and brought to `history`'s version by replaying it.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::block_cache::BlockCache;
 use super::job::{JobSpec, PartInfo, PartOutput, Statistic, Task, TaskOutput};
 use super::member::{join, spawn_heartbeats, CoordClient};
 use super::rendezvous::Rendezvous;
@@ -67,7 +68,7 @@ pub(crate) struct State {
     token: crate::rpc::auth::Token,
     loaded: OnceLock<Arc<Loaded>>,
     pipeline: RwLock<Option<Arc<FittedPipeline>>>,
-    pub(crate) blocks: Mutex<HashMap<usize, Part>>,
+    pub(crate) blocks: Mutex<BlockCache>,
     /// Partitions binned for trees.
     pub(crate) trees: super::tree_worker::Slots,
 }
@@ -94,7 +95,7 @@ async fn serve(rv: Rendezvous) -> Result<(), ClusterError> {
         token: rv.token.clone(),
         loaded: OnceLock::new(),
         pipeline: RwLock::new(None),
-        blocks: Mutex::new(HashMap::new()),
+        blocks: Mutex::new(BlockCache::default()),
         trees: Mutex::new(HashMap::new()),
     });
     loop {
@@ -186,9 +187,12 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
         }
         Task::Pipeline(json) => {
             let fitted = FittedPipeline::from_json(json.as_bytes())?;
+            let l = loaded(state)?;
+            let keep = !l.job.job.learner.params.reads_once(fitted.layout().width());
+            let limit = l.job.worker_memory.unwrap_or(u64::MAX);
             *state.pipeline.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fitted));
             let mut blocks = state.blocks.lock().unwrap_or_else(|p| p.into_inner());
-            blocks.clear();
+            blocks.reset(keep, limit);
             Ok(TaskOutput::default())
         }
         Task::Summarize { partitions, pass } => {
@@ -256,8 +260,12 @@ fn summarize(
     })
 }
 
+/// Bytes of contributions a worker gathers before pushing them: enough to amortise a call,
+/// few enough that neither the worker nor the shard holds a statistic per partition.
+const PUSH_BATCH_BYTES: usize = 8 << 20;
+
 /// One statistic of each partition, pushed to the shards at `clock` (a gradient at the
-/// parameters published for that clock).
+/// parameters published for that clock) in batches of about [`PUSH_BATCH_BYTES`].
 async fn compute(
     state: &Arc<State>,
     partitions: &[usize],
@@ -266,8 +274,8 @@ async fn compute(
     statistic: Statistic,
 ) -> Result<TaskOutput, ClusterError> {
     let l = loaded(state)?;
-    let parts = blocks(state, &l, partitions).await?;
-    let p = pipeline(state)?.layout().width();
+    let fitted = pipeline(state)?;
+    let p = fitted.layout().width();
     let at = match statistic {
         Statistic::Gradient => {
             let ps = l.ps();
@@ -279,39 +287,75 @@ async fn compute(
                 p + 1,
                 Precision::F64,
             );
-            Some(pulled.await?.values)
+            Some(Arc::new(pulled.await?.values))
         }
         _ => None,
     };
     let family = l.glm()?.family();
-    let computed = blocking(move || {
-        let statistic_of = |block: &FeatureBlock| match (&statistic, &at) {
-            (Statistic::FeatureStats, _) => {
-                let s = FeatureStats::from_block(block, p);
-                (s.weight, vectors::stats_to_vec(&s))
-            }
-            (Statistic::Gram, _) => {
-                let g = GramSummary::from_block(block, p);
-                (g.weight, vectors::gram_to_vec(&g))
-            }
-            (Statistic::Gradient, x) => {
-                let x = x.as_deref().unwrap_or_default();
-                let g = BlockGradient::compute(family, block, 0..block.rows(), &x[..p], x[p]);
-                (g.weight, vectors::gradient_to_vec(&g))
-            }
-        };
-        Ok(parts
-            .iter()
-            .map(|(i, part)| {
-                let (w, v) = statistic_of(&part.0);
-                (*i, w, v, part.1.clone())
-            })
-            .collect::<Vec<_>>())
-    })
-    .await?;
-    let contributions: Vec<Contribution<'_>> = computed
+    let mut output = TaskOutput::default();
+    let mut batch: Vec<(usize, f64, Vec<f64>)> = Vec::new();
+    for (n, &i) in partitions.iter().enumerate() {
+        let (worker, job, fitted, at) = (state.clone(), l.clone(), fitted.clone(), at.clone());
+        // One block at a time: a one-pass fit holds no more than the block in hand.
+        let (w, v, info) = blocking(move || {
+            let part = block_of(&worker, &job, &fitted, i)?;
+            let (w, v) = statistic_of(
+                statistic,
+                at.as_deref().map(Vec::as_slice),
+                family,
+                p,
+                &part.0,
+            );
+            Ok((w, v, part.1.clone()))
+        })
+        .await?;
+        batch.push((i, w, v));
+        output.parts.push((i, PartOutput::Pushed(info)));
+        let bytes: usize = batch.iter().map(|(_, _, v)| v.len() * 8).sum();
+        if bytes >= PUSH_BATCH_BYTES || n + 1 == partitions.len() {
+            output.duplicates += push_batch(state, &l, (phase, clock), &batch).await?;
+            batch.clear();
+        }
+    }
+    Ok(output)
+}
+
+/// A partition's statistic as the flat vector pushed, with its weight.
+fn statistic_of(
+    statistic: Statistic,
+    at: Option<&[f64]>,
+    family: crate::model::Family,
+    p: usize,
+    block: &FeatureBlock,
+) -> (f64, Vec<f64>) {
+    match statistic {
+        Statistic::FeatureStats => {
+            let s = FeatureStats::from_block(block, p);
+            (s.weight, vectors::stats_to_vec(&s))
+        }
+        Statistic::Gram => {
+            let g = GramSummary::from_block(block, p);
+            (g.weight, vectors::gram_to_vec(&g))
+        }
+        Statistic::Gradient => {
+            let x = at.unwrap_or_default();
+            let g = BlockGradient::compute(family, block, 0..block.rows(), &x[..p], x[p]);
+            (g.weight, vectors::gradient_to_vec(&g))
+        }
+    }
+}
+
+/// Pushes `(partition, weight, values)` contributions at `(phase, clock)`; returns the
+/// duplicates the shards ignored.
+async fn push_batch(
+    state: &State,
+    l: &Loaded,
+    (phase, clock): (u64, u64),
+    batch: &[(usize, f64, Vec<f64>)],
+) -> Result<u32, ClusterError> {
+    let contributions: Vec<Contribution<'_>> = batch
         .iter()
-        .map(|(i, w, v, _)| Contribution {
+        .map(|(i, w, v)| Contribution {
             partition: *i as u32,
             weight: *w,
             values: v,
@@ -322,13 +366,7 @@ async fn compute(
     let totals = ps
         .push(phase, state.member, clock, &contributions, Precision::F64)
         .await?;
-    Ok(TaskOutput {
-        parts: computed
-            .into_iter()
-            .map(|(i, _, _, info)| (i, PartOutput::Pushed(info)))
-            .collect(),
-        duplicates: totals.duplicates,
-    })
+    Ok(totals.duplicates)
 }
 
 /// Which SGD clocks of which epoch to run, and at what wire precision.
@@ -441,39 +479,36 @@ pub(crate) async fn blocks(
     let l = l.clone();
     let partitions = partitions.to_vec();
     blocking(move || {
-        let mut out = Vec::with_capacity(partitions.len());
-        for p in partitions {
-            let cached = state
-                .blocks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&p)
-                .cloned();
-            let part = match cached {
-                Some(part) => part,
-                None => {
-                    let batch = l.read(p)?;
-                    let rows_read = batch.num_rows() as u64;
-                    let (block, dropped) = pipeline.transform_counted(&batch)?;
-                    let learner = &l.job.job.learner.params;
-                    validate(&block, p, pipeline.layout(), learner)?;
-                    let info = PartInfo {
-                        rows: block.rows(),
-                        rows_read,
-                        dropped,
-                    };
-                    let part = Arc::new((block, info));
-                    state
-                        .blocks
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(p, part.clone());
-                    part
-                }
-            };
-            out.push((p, part));
-        }
-        Ok(out)
+        partitions
+            .into_iter()
+            .map(|p| Ok((p, block_of(&state, &l, &pipeline, p)?)))
+            .collect()
     })
     .await
+}
+
+/// Partition `p`'s block: the kept one, or read, transformed and validated (and kept when the
+/// fit reads it again and the worker's memory allows).
+fn block_of(
+    state: &State,
+    l: &Loaded,
+    pipeline: &FittedPipeline,
+    p: usize,
+) -> Result<Part, ClusterError> {
+    let lock = || state.blocks.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(part) = lock().get(p) {
+        return Ok(part);
+    }
+    let batch = l.read(p)?;
+    let rows_read = batch.num_rows() as u64;
+    let (block, dropped) = pipeline.transform_counted(&batch)?;
+    validate(&block, p, pipeline.layout(), &l.job.job.learner.params)?;
+    let info = PartInfo {
+        rows: block.rows(),
+        rows_read,
+        dropped,
+    };
+    let part = Arc::new((block, info));
+    lock().offer(p, &part);
+    Ok(part)
 }

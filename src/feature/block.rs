@@ -64,4 +64,16 @@ impl FeatureBlock {
     pub fn rows(&self) -> usize {
         self.label.len()
     }
+
+    /// Bytes the block's columns hold in memory.
+    pub fn memory_bytes(&self) -> u64 {
+        let rows = self.rows() as u64;
+        let sparse: u64 = self
+            .sparse
+            .iter()
+            .map(|c| rows * 4 + c.values.as_ref().map_or(0, |_| rows * 8))
+            .sum();
+        let weight = self.weight.as_ref().map_or(0, |_| rows * 8);
+        self.dense.len() as u64 * 8 + sparse + rows * 8 + weight
+    }
 }

@@ -7,6 +7,7 @@
 //! [`client::PsClient`] is what workers and the coordinator call.
 
 pub mod client;
+mod clock_sum;
 pub mod codec;
 pub mod keys;
 pub mod service;

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
+use super::clock_sum::{sum_in_order, ClockSum, Part};
 use super::codec::{self, F64s, SliceError};
 use super::keys::key_range;
-use crate::merge::tree_reduce;
 use crate::model::solve::Adam;
 use crate::rpc::proto::Slice;
 
@@ -128,20 +128,13 @@ pub struct Pulled {
     pub count: u64,
 }
 
-/// One partition's contribution as the shard holds it.
-#[derive(Debug, Clone)]
-struct Part {
-    weight: f64,
-    values: F64s,
-}
-
 #[derive(Debug)]
 struct Phase {
     config: PhaseConfig,
     push_range: Range<usize>,
     param_range: Range<usize>,
-    /// Contributions per clock and partition, not yet summed (BTreeMap: partition order).
-    pending: BTreeMap<u64, BTreeMap<u32, Part>>,
+    /// Contributions per clock, summed in partition order as they arrive.
+    pending: BTreeMap<u64, ClockSum>,
     /// Parameters published by the coordinator, per clock (aggregate phases).
     published: BTreeMap<u64, F64s>,
     /// Adam phases: parameters, optimizer state, steps applied, and what was counted.
@@ -294,7 +287,7 @@ impl ShardState {
                     || ph
                         .pending
                         .get(&clock)
-                        .is_some_and(|c| c.contains_key(&partition))
+                        .is_some_and(|c| c.contains(partition as usize))
                     || (ph.config.combine == Combine::Aggregate && ph.is_pulled(clock))
             };
             if duplicate {
@@ -308,13 +301,16 @@ impl ShardState {
             if step_per_push {
                 fresh.push((partition, part));
             } else {
-                ph.pending.entry(clock).or_default().insert(partition, part);
+                let partitions = ph.config.partitions;
+                ph.pending
+                    .entry(clock)
+                    .or_insert_with(|| ClockSum::new(partitions))
+                    .insert(partition as usize, part);
             }
         }
         if step_per_push {
             fresh.sort_by_key(|(p, _)| *p);
-            let parts: Vec<Part> = fresh.into_iter().map(|(_, p)| p).collect();
-            if let Some(sum) = sum_parts(&parts) {
+            if let Some(sum) = sum_in_order(fresh.into_iter().map(|(_, p)| p)) {
                 ph.step(&sum);
             }
         } else if ph.config.combine == Combine::Adam {
@@ -331,15 +327,7 @@ impl ShardState {
                 "an optimizer phase has no aggregate to pull".into(),
             ));
         }
-        let complete = ph
-            .pending
-            .get(&clock)
-            .is_some_and(|c| c.len() == ph.config.partitions);
-        if !complete {
-            return Ok(None);
-        }
-        let parts: Vec<Part> = ph.pending[&clock].values().cloned().collect();
-        let Some(sum) = sum_parts(&parts) else {
+        let Some(sum) = ph.pending.get(&clock).and_then(ClockSum::total) else {
             return Ok(None);
         };
         // Earlier clocks can no longer be asked for: the coordinator moved on.
@@ -348,7 +336,7 @@ impl ShardState {
             offset: ph.push_range.start,
             values: sum.values,
             weight: sum.weight,
-            count: parts.len() as u64,
+            count: ph.config.partitions as u64,
         }))
     }
 
@@ -446,21 +434,11 @@ impl Phase {
     fn apply_complete_clocks(&mut self) {
         loop {
             let clock = self.applied;
-            let complete = self
-                .pending
-                .get(&clock)
-                .is_some_and(|c| c.len() == self.config.partitions);
-            if !complete {
+            let Some(sum) = self.pending.get(&clock).and_then(ClockSum::total) else {
                 return;
-            }
-            let parts: Vec<Part> = self
-                .pending
-                .remove(&clock)
-                .map(|c| c.into_values().collect())
-                .unwrap_or_default();
-            if let Some(sum) = sum_parts(&parts) {
-                self.step(&sum);
-            }
+            };
+            self.pending.remove(&clock);
+            self.step(&sum);
             self.applied += 1;
         }
     }
@@ -483,44 +461,6 @@ impl Phase {
             .collect();
         adam.step(&mut self.params, &grad, &self.config.l1);
     }
-}
-
-/// A partial sum: one part as received, or the sum of several.
-enum PartialSum<'a> {
-    Received(&'a Part),
-    Summed(f64, Vec<f64>),
-}
-
-/// Sums parts in a fixed balanced tree over their (partition) order, as the local trainer does.
-/// A single part is returned as received: no copy.
-fn sum_parts(parts: &[Part]) -> Option<Part> {
-    if let [only] = parts {
-        return Some(only.clone());
-    }
-    let sum = tree_reduce(parts, &PartialSum::Received, &|a, b| {
-        let (mut weight, mut values) = match a {
-            PartialSum::Received(p) => (p.weight, p.values.to_vec()),
-            PartialSum::Summed(w, v) => (w, v),
-        };
-        match b {
-            PartialSum::Received(p) => {
-                weight += p.weight;
-                p.values.add_to(&mut values);
-            }
-            PartialSum::Summed(w, v) => {
-                weight += w;
-                values.iter_mut().zip(&v).for_each(|(x, y)| *x += y);
-            }
-        }
-        PartialSum::Summed(weight, values)
-    })?;
-    Some(match sum {
-        PartialSum::Received(p) => p.clone(),
-        PartialSum::Summed(weight, values) => Part {
-            weight,
-            values: F64s::from_vec(values),
-        },
-    })
 }
 
 #[cfg(test)]

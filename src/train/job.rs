@@ -360,6 +360,20 @@ struct Fitted {
     seconds: f64,
 }
 
+/// Each worker's share of `--memory-budget`: the budget split among the workers when they
+/// share this machine, the whole budget on each of a cluster's machines.
+fn worker_memory(config: &JobConfig, options: &ClusterOptions) -> u64 {
+    let budget = config
+        .data
+        .memory_budget
+        .unwrap_or_else(ByteSize::default_budget)
+        .0;
+    match options.launch {
+        crate::cluster::Launch::Local => budget / options.workers.max(1) as u64,
+        _ => budget,
+    }
+}
+
 /// The workers fit the pipeline and the learner; the coordinator streams the rows to evaluate.
 fn distributed_features(
     config: &JobConfig,
@@ -385,7 +399,11 @@ fn distributed_features(
         learner: config.learner.clone(),
         valid: config.data.valid.clone(),
     };
-    let fit = fit_distributed(&job, options, &|line| eprintln!("{line}"))?;
+    let options = ClusterOptions {
+        worker_memory: Some(worker_memory(config, options)),
+        ..options.clone()
+    };
+    let fit = fit_distributed(&job, &options, &|line| eprintln!("{line}"))?;
     let fitted = Fitted {
         model: fit.model,
         summary: fit.summary,

@@ -304,13 +304,7 @@ fn seen_of(made: &Made) -> Seen {
 
 /// Bytes a block holds in memory.
 pub fn memory_size(block: &FeatureBlock) -> u64 {
-    let rows = block.rows() as u64;
-    let sparse: u64 = block
-        .sparse
-        .iter()
-        .map(|c| rows * 4 + c.values.as_ref().map_or(0, |_| rows * 8))
-        .sum();
-    block.dense.len() as u64 * 8 + sparse + rows * 8 + block.weight.as_ref().map_or(0, |_| rows * 8)
+    block.memory_bytes()
 }
 
 /// A learner's complaint about a block row, located in the row's file where possible.
