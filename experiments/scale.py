@@ -115,11 +115,11 @@ def main():
     print(f"--memory-budget {a.budget}; peak RSS ratios, largest rows over smallest:")
     for fit in a.fits.split(","):
         for workers in (int(w) for w in a.workers.split(",")):
-            rss = [r[4] for r in results if r[1] == fit and r[2] == workers]
-            secs = [r[3] for r in results if r[1] == fit and r[2] == workers]
-            if len(rss) > 1:
-                print(f"  {fit:<7} workers={workers}: RSS x{rss[-1] / rss[0]:.2f}, "
-                      f"time x{secs[-1] / secs[0]:.2f} for rows x{sizes[-1] / sizes[0]:.0f}")
+            same = [r for r in results if r[1] == fit and r[2] == workers]
+            if len(same) > 1:
+                first, last = same[0], same[-1]
+                print(f"  {fit:<7} workers={workers}: RSS x{last[4] / first[4]:.2f}, "
+                      f"time x{last[3] / first[3]:.2f} for rows x{last[0] / first[0]:.0f}")
 
 
 if __name__ == "__main__":
