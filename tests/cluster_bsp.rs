@@ -86,3 +86,19 @@ fn lbfgs_equals_the_local_trainer_bit_for_bit() {
         assert_eq!(bits(&summary.loss_history), bits(&local.loss_history));
     }
 }
+
+/// Workers with no memory for blocks (`worker_memory: 0`) make each partition's block again
+/// from the file on every pass of L-BFGS: the same model, bit for bit.
+#[test]
+fn workers_without_memory_for_blocks_remake_them_and_fit_the_same_model() {
+    let _cores = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_table(dir.path(), 20_000);
+    let job = job(&data, &[("solver", "lbfgs")]);
+    let (local, summary) = local_fit(&job);
+    let mut options = options(2, 1);
+    options.worker_memory = Some(0);
+    let fit = fit_distributed(&job, &options, &|_| {}).unwrap();
+    assert_same_bits(glm(&fit.model), &local, "workers remaking their blocks");
+    assert_eq!(fit.summary.iterations, summary.iterations);
+}

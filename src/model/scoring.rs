@@ -12,7 +12,8 @@ use rayon::prelude::*;
 use crate::data::{DataError, DataSource, TableWriter};
 use crate::feature::{DropCounts, FeatureError, FittedPipeline};
 
-use super::{evaluate, Metrics, Model, ModelDirError, ModelDirectory, Predictor, Task};
+use super::{MetricSums, Metrics, Model, ModelDirError, ModelDirectory, Predictor, Task};
+use crate::merge::tree_reduce;
 
 /// A scoring failure: the input (columns, values, output file) or the model directory.
 #[derive(Debug, thiserror::Error)]
@@ -187,14 +188,37 @@ impl Scorer {
         source: &DataSource,
         progress: &(dyn Fn() + Sync),
     ) -> Result<Evaluation, ScoreError> {
-        source.require_columns(&self.pipeline.input_columns())?;
-        let transformed = self.pipeline.transform_source(source, progress)?;
-        Ok(Evaluation {
-            metrics: evaluate(&self.model, &transformed.blocks),
-            rows: transformed.rows(),
-            rows_read: transformed.rows_read,
-            dropped: transformed.dropped,
-        })
+        let columns = self.pipeline.input_columns();
+        source.require_columns(&columns)?;
+        let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+        let projection = source.projection(&names)?;
+        // Each partition is scored as it is read, then dropped: the file is never held whole.
+        let parts = source.map_partitions(
+            &projection,
+            |_, batch| -> Result<_, ScoreError> {
+                let (block, dropped) = self.pipeline.transform_counted(&batch)?;
+                let sums = MetricSums::of(&self.model, &block);
+                Ok((sums, block.rows() as u64, batch.num_rows() as u64, dropped))
+            },
+            progress,
+        )?;
+        let mut evaluation = Evaluation {
+            metrics: Metrics::default(),
+            rows: 0,
+            rows_read: 0,
+            dropped: DropCounts::default(),
+        };
+        for (_, rows, rows_read, dropped) in &parts {
+            evaluation.rows += rows;
+            evaluation.rows_read += rows_read;
+            evaluation.dropped.merge(dropped);
+        }
+        // The fixed tree over partitions `evaluate` merges in: the same bits as the blocks'.
+        let sums = tree_reduce(&parts, &|(sums, ..)| sums.clone(), &MetricSums::merge);
+        evaluation.metrics = sums
+            .unwrap_or_else(|| MetricSums::empty(self.model.task()))
+            .finish();
+        Ok(evaluation)
     }
 
     /// Regression or classification.
