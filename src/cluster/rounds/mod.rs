@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 use super::checkpoint::Checkpoint;
-use super::coordinator::Shared;
+use super::coordinator::{Report, Shared};
 use super::job::{PartOutput, Statistic, Task, TaskOutput};
 use super::options::{ClusterEvent, ClusterOptions};
 use super::ClusterError;
@@ -168,29 +168,36 @@ impl<'a> Rounds<'a> {
             .iter()
             .map(|&w| (self.shared.assign(w, task), w))
             .collect();
+        self.until(|reports| {
+            for r in reports {
+                if waiting.remove(&r.task).is_some() {
+                    failed(&r)?;
+                }
+            }
+            let dead = self.shared.reap(self.options.heartbeat_timeout);
+            if !dead.is_empty() {
+                waiting.retain(|_, w| !dead.contains(w));
+                self.lose(&dead, 0)?;
+            }
+            Ok(waiting.is_empty().then_some(()))
+        })
+    }
+
+    /// Calls `step` with the reports that came in, each time the coordinator's state changes
+    /// (and every 100 ms, for the heartbeats' silence), until it returns `Some` or fails.
+    fn until<T>(
+        &self,
+        mut step: impl FnMut(Vec<Report>) -> Result<Option<T>, ClusterError>,
+    ) -> Result<T, ClusterError> {
         self.rt.block_on(async {
             loop {
                 let notified = self.shared.changed.notified();
                 tokio::pin!(notified);
+                // Registered before the reports are taken: one arriving in between wakes us.
                 notified.as_mut().enable();
-                for r in std::mem::take(&mut self.shared.lock().reports) {
-                    if waiting.remove(&r.task).is_some() {
-                        if let Some((message, user)) = r.error {
-                            return Err(ClusterError::Worker {
-                                worker: r.member,
-                                message,
-                                user,
-                            });
-                        }
-                    }
-                }
-                let dead = self.shared.reap(self.options.heartbeat_timeout);
-                if !dead.is_empty() {
-                    waiting.retain(|_, w| !dead.contains(w));
-                    self.lose(&dead, 0)?;
-                }
-                if waiting.is_empty() {
-                    return Ok(());
+                let reports = std::mem::take(&mut self.shared.lock().reports);
+                if let Some(done) = step(reports)? {
+                    return Ok(done);
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
             }
@@ -264,67 +271,58 @@ impl<'a> Rounds<'a> {
             }
         };
         issue(&pending.iter().copied().collect::<Vec<_>>(), &mut inflight);
-        self.rt.block_on(async {
-            loop {
-                let notified = self.shared.changed.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                for r in std::mem::take(&mut self.shared.lock().reports) {
-                    // Reports of an earlier round (one a lost shard cut short) are stale.
-                    if !issued.borrow().contains(&r.task) {
-                        continue;
-                    }
-                    // Reports of tasks no longer in flight (a worker declared dead that was
-                    // only slow) still count for partitions not yet done: results are equal.
-                    inflight.remove(&r.task);
-                    if let Some((message, user)) = r.error {
-                        return Err(ClusterError::Worker {
-                            worker: r.member,
-                            message,
-                            user,
-                        });
-                    }
-                    let output: TaskOutput = match serde_json::from_slice(&r.output) {
-                        Ok(o) => o,
-                        Err(_) => continue,
-                    };
-                    for (p, out) in output.parts {
-                        if pending.remove(&p) {
-                            outputs[p] = Some((r.member, out));
-                        }
+        self.until(|reports| {
+            for r in reports {
+                // Reports of an earlier round (one a lost shard cut short) are stale.
+                if !issued.borrow().contains(&r.task) {
+                    continue;
+                }
+                // Reports of tasks no longer in flight (a worker declared dead that was only
+                // slow) still count for partitions not yet done: results are equal.
+                inflight.remove(&r.task);
+                failed(&r)?;
+                let Ok(output) = serde_json::from_slice::<TaskOutput>(&r.output) else {
+                    continue;
+                };
+                for (p, out) in output.parts {
+                    if pending.remove(&p) {
+                        outputs[p] = Some((r.member, out));
                     }
                 }
-                if pending.is_empty() {
-                    return Ok(());
-                }
-                let dead = self.shared.reap(self.options.heartbeat_timeout);
-                if !dead.is_empty() {
-                    let lost: Vec<usize> = inflight
-                        .values()
-                        .filter(|(w, _)| dead.contains(w))
-                        .flat_map(|(_, ps)| ps.iter().copied())
-                        .filter(|p| pending.contains(p))
-                        .collect();
-                    inflight.retain(|_, (w, _)| !dead.contains(w));
-                    self.lose(&dead, lost.len())?;
-                    {
-                        let live = self.live.borrow();
-                        let mut owner = self.owner.borrow_mut();
-                        for (i, o) in owner.iter_mut().enumerate() {
-                            if dead.contains(o) {
-                                *o = live[i % live.len()];
-                            }
-                        }
-                    }
-                    issue(&lost, &mut inflight);
-                }
-                if let Some(lost) = self.silent_shard() {
-                    return Err(lost);
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+            }
+            if pending.is_empty() {
+                return Ok(Some(()));
+            }
+            let dead = self.shared.reap(self.options.heartbeat_timeout);
+            if !dead.is_empty() {
+                let lost: Vec<usize> = inflight
+                    .values()
+                    .filter(|(w, _)| dead.contains(w))
+                    .flat_map(|(_, ps)| ps.iter().copied())
+                    .filter(|p| pending.contains(p))
+                    .collect();
+                inflight.retain(|_, (w, _)| !dead.contains(w));
+                self.lose(&dead, lost.len())?;
+                self.reassign(&dead);
+                issue(&lost, &mut inflight);
+            }
+            match self.silent_shard() {
+                Some(lost) => Err(lost),
+                None => Ok(None),
             }
         })?;
         Ok(outputs.into_iter().flatten().collect())
+    }
+
+    /// Gives the partitions of the `dead` workers to the living, in turn.
+    fn reassign(&self, dead: &[u64]) {
+        let live = self.live.borrow();
+        let mut owner = self.owner.borrow_mut();
+        for (i, o) in owner.iter_mut().enumerate() {
+            if dead.contains(o) {
+                *o = live[i % live.len()];
+            }
+        }
     }
 
     pub(crate) fn new_phase(&mut self) -> u64 {
@@ -395,5 +393,17 @@ impl<'a> Rounds<'a> {
             crate::ps::Precision::F64,
         ))?;
         Ok((sum.weight, sum.values, outputs))
+    }
+}
+
+/// A report's error as the job's.
+fn failed(report: &Report) -> Result<(), ClusterError> {
+    match &report.error {
+        Some((message, user)) => Err(ClusterError::Worker {
+            worker: report.member,
+            message: message.clone(),
+            user: *user,
+        }),
+        None => Ok(()),
     }
 }

@@ -62,7 +62,14 @@ impl Rounds<'_> {
         let addresses = self.shard_addresses();
         self.ps = self
             .rt
-            .block_on(PsClient::connect(&addresses, &self.token))?;
+            .block_on(PsClient::connect(&addresses, &self.token))
+            .map_err(|e| {
+                ClusterError::Rpc(format!(
+                    "the shards after a replacement ({}) do not accept connections: {}",
+                    addresses.join(", "),
+                    e.message()
+                ))
+            })?;
         self.broadcast(&Task::Shards(addresses))
     }
 
