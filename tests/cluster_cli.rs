@@ -93,6 +93,13 @@ fn bad_cluster_flags_are_usage_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_distml"))
+        .args(["train", "--workers", "2", "--rendezvous-timeout", "0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rendezvous-timeout"));
+    let out = Command::new(env!("CARGO_BIN_EXE_distml"))
         .args(["worker"])
         .env_remove("DISTML_COORDINATOR")
         .env_remove("MASTER_ADDR")

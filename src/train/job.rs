@@ -274,19 +274,16 @@ fn job_blocks<'a>(
     let recipe = |source| -> Result<BlockRecipe<'a>, JobError> {
         Ok(BlockRecipe::new(source, &features.pipeline)?.validated_for(learner))
     };
-    let side = |valid| Side {
-        split: features.holdout.unwrap_or(RowSplit::Holdout {
-            fraction: HOLDOUT_FRACTION,
-            seed: HOLDOUT_SEED,
-        }),
+    let side = |split, valid| Side {
+        split,
         valid_part: 1,
         valid,
     };
     let (train, valid) = match (&inputs.valid, features.holdout) {
         (Some(source), _) => (recipe(&inputs.train)?, Some(recipe(source)?)),
-        (None, Some(_)) => (
-            recipe(&inputs.train)?.side(side(false)),
-            Some(recipe(&inputs.train)?.side(side(true))),
+        (None, Some(split)) => (
+            recipe(&inputs.train)?.side(side(split, false)),
+            Some(recipe(&inputs.train)?.side(side(split, true))),
         ),
         (None, None) => (recipe(&inputs.train)?, None),
     };
@@ -296,12 +293,7 @@ fn job_blocks<'a>(
             valid: valid.map(BlockStore::streamed),
         });
     }
-    let budget = MemoryBudget::new(
-        config
-            .data
-            .memory_budget
-            .unwrap_or_else(ByteSize::default_budget),
-    );
+    let budget = MemoryBudget::new(memory_budget(config));
     let spill = config.data.spill_dir.as_deref();
     let cached = |recipe: BlockRecipe<'a>, label: &str| {
         progress.start(label, recipe.len() as u64);
@@ -360,14 +352,18 @@ struct Fitted {
     seconds: f64,
 }
 
-/// Each worker's share of `--memory-budget`: the budget split among the workers when they
-/// share this machine, the whole budget on each of a cluster's machines.
-fn worker_memory(config: &JobConfig, options: &ClusterOptions) -> u64 {
-    let budget = config
+/// `--memory-budget`, or the default share of this machine's memory.
+fn memory_budget(config: &JobConfig) -> ByteSize {
+    config
         .data
         .memory_budget
         .unwrap_or_else(ByteSize::default_budget)
-        .0;
+}
+
+/// Each worker's share of `--memory-budget`: the budget split among the workers when they
+/// share this machine, the whole budget on each of a cluster's machines.
+fn worker_memory(config: &JobConfig, options: &ClusterOptions) -> u64 {
+    let budget = memory_budget(config).0;
     match options.launch {
         crate::cluster::Launch::Local => budget / options.workers.max(1) as u64,
         _ => budget,

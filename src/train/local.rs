@@ -5,7 +5,6 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::merge::tree_reduce;
 use crate::model::glm::{
     BlockGradient, FeatureStats, GlmValidParams, GramSummary, NormalEquations, Objective,
 };
@@ -21,9 +20,12 @@ use crate::model::{validate, Family, GlmSums, Learner, Model, ModelError, TrainS
 /// order, a parameter-server shard forms from the workers' per-partition pushes, so a
 /// distributed fit equals the local one bit for bit.
 pub fn gram_of(blocks: &[FeatureBlock], p: usize) -> Option<GramSummary> {
-    tree_reduce(blocks, &|b| GramSummary::from_block(b, p), &|a, b| {
-        a.merge(&b)
-    })
+    gram_over(Blocks::Held(blocks), p).unwrap_or(None)
+}
+
+/// [`gram_of`] wherever the blocks are (a store's may fail to load).
+fn gram_over(blocks: Blocks<'_>, p: usize) -> Result<Option<GramSummary>, ModelError> {
+    blocks.reduce(&|b| GramSummary::from_block(b, p), &|a, b| a.merge(&b))
 }
 
 /// The sums of the blocks of this process.
@@ -138,10 +140,7 @@ impl GlmSums for LocalSums<'_> {
             Normal::Shared(normal) => Ok(normal),
             Normal::Computed(cached) => {
                 if cached.is_none() {
-                    let p = layout.width();
-                    let gram = blocks
-                        .reduce(&|b| GramSummary::from_block(b, p), &|a, b| a.merge(&b))?
-                        .ok_or(ModelError::EmptyData)?;
+                    let gram = gram_over(blocks, layout.width())?.ok_or(ModelError::EmptyData)?;
                     if gram.weight <= 0.0 {
                         return Err(ModelError::EmptyData);
                     }
