@@ -20,8 +20,10 @@ fn model_json(dir: &Path, model: &str) -> String {
     std::fs::read_to_string(dir.join(model).join("model.json")).unwrap()
 }
 
-/// Each fit runs twice: with the default budget (every block cached in memory) and with
-/// `--memory-budget 0` (every block spilled); the saved models must be identical.
+/// Each fit runs twice: with the default budget (every block cached in memory) and with a
+/// budget too small for any block (every block spilled; the trees' budget holds only their
+/// binned rows and gradients — 30,000 rows × 34 bytes at most, 1,020,000 bytes — and not one
+/// more 200 KB block); the saved models must be identical.
 #[test]
 fn spilled_fits_save_the_model_of_in_memory_fits() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,26 +32,35 @@ fn spilled_fits_save_the_model_of_in_memory_fits() {
     let data = data.to_str().unwrap();
     let spill = d.join("spill");
     std::fs::create_dir(&spill).unwrap();
-    let fits: [&[&str]; 3] = [
-        &[
-            "--model",
-            "elastic-net",
-            "--reg",
-            "0.01",
-            "--elastic-net",
-            "0.5",
-        ],
-        &["--model", "linear", "--solver", "sgd", "--max-iter", "3"],
-        &["--model", "gbt", "--max-iter", "5", "--max-depth", "3"],
+    let fits: [(&[&str], &str); 3] = [
+        (
+            &[
+                "--model",
+                "elastic-net",
+                "--reg",
+                "0.01",
+                "--elastic-net",
+                "0.5",
+            ],
+            "0",
+        ),
+        (
+            &["--model", "linear", "--solver", "sgd", "--max-iter", "3"],
+            "0",
+        ),
+        (
+            &["--model", "gbt", "--max-iter", "5", "--max-depth", "3"],
+            "1100KB",
+        ),
     ];
-    for fit in fits {
+    for (fit, budget) in fits {
         let mut args = vec!["--data", data, "--partitions", "4"];
         args.extend_from_slice(fit);
         let cached = train(d, "cached", &args);
         assert_eq!(cached["blocks"]["in_memory"], 4, "{cached}");
         assert_eq!(cached["blocks"]["spilled"], 0, "{cached}");
 
-        args.extend_from_slice(&["--memory-budget", "0", "--spill-dir", "spill"]);
+        args.extend_from_slice(&["--memory-budget", budget, "--spill-dir", "spill"]);
         let spilled = train(d, "spilled", &args);
         assert_eq!(spilled["blocks"]["spilled"], 4, "{spilled}");
         assert!(spilled["blocks"]["spill_bytes"].as_u64().unwrap() > 0);
@@ -75,6 +86,52 @@ fn the_normal_equations_stream_every_block() {
     assert_eq!(summary["solver"], "normal");
     assert_eq!(summary["blocks"]["streamed"], 3, "{summary}");
     assert_eq!(summary["blocks"]["in_memory"], 0, "{summary}");
+}
+
+/// A tree fit whose binned rows and gradients the budget cannot hold is refused, naming the
+/// flag: before the rows are cached when the file says its row count (Parquet), once they are
+/// binned when it does not (CSV) — before any tree either way, and no model is saved.
+#[test]
+fn tree_fits_beyond_the_budget_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    generate_taxi(d, "t.parquet", 20_000, &[]);
+    generate_taxi(d, "t.csv", 20_000, &[]);
+    for data in ["t.parquet", "t.csv"] {
+        let args = [
+            "train",
+            "--data",
+            data,
+            "--model",
+            "gbt",
+            "--memory-budget",
+            "200KiB",
+            "--model-out",
+            "m",
+        ];
+        assert_bad_input_in(d, &args, &["--memory-budget", "200KiB", "tree fit holds"]);
+        assert!(!d.join("m").exists(), "{data}: a model was saved");
+    }
+    // Streamed, the CSV's blocks take no room: a budget for the bins alone trains.
+    let summary = train(
+        d,
+        "m",
+        &[
+            "--data",
+            "t.csv",
+            "--model",
+            "gbt",
+            "--max-iter",
+            "3",
+            "--memory-budget",
+            "1MiB",
+        ],
+    );
+    assert!(
+        summary["blocks"]["streamed"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    assert_eq!(summary["trees"], 3);
 }
 
 #[test]

@@ -188,7 +188,11 @@ async fn execute(state: &Arc<State>, task: Task) -> Result<TaskOutput, ClusterEr
         Task::Pipeline(json) => {
             let fitted = FittedPipeline::from_json(json.as_bytes())?;
             let l = loaded(state)?;
-            let keep = !l.job.job.learner.params.reads_once(fitted.layout().width());
+            let params = &l.job.job.learner.params;
+            // A fit holding its own state per row (trees' bins) reads the blocks only to make
+            // it: they are made again for that pass rather than kept beside it.
+            let keep = !params.reads_once(fitted.layout().width())
+                && params.held_bytes_per_row(fitted.layout(), fitted.is_weighted()) == 0;
             let limit = l.job.worker_memory.unwrap_or(u64::MAX);
             *state.pipeline.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(fitted));
             let mut blocks = state.blocks.lock().unwrap_or_else(|p| p.into_inner());

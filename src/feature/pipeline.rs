@@ -494,6 +494,11 @@ impl FittedPipeline {
         Ok((block, kept))
     }
 
+    /// Whether the blocks carry a weight per row.
+    pub fn is_weighted(&self) -> bool {
+        self.assembler.weight_col.is_some()
+    }
+
     /// The label column the assembler reads.
     pub fn label_column(&self) -> &str {
         &self.assembler.label_col

@@ -56,6 +56,16 @@ pub trait Learn: Clone {
     fn reads_once(&self, _features: usize) -> bool {
         false
     }
+    /// Bytes the fit itself holds per training row — binned columns, scores, gradients — for
+    /// the tree features of `layout` (`weighted`: rows carry weights), at most; 0 for fits
+    /// that keep nothing per row beside the cached blocks.
+    fn held_bytes_per_row(&self, _layout: &FeatureLayout, _weighted: bool) -> u64 {
+        0
+    }
+    /// Of those, the bytes of a training row's state besides its binned features.
+    fn row_state_bytes(&self, _weighted: bool) -> u64 {
+        0
+    }
     /// Fits on the rows behind `sums`, whose features are laid out as `layout`.
     fn fit<S: Sums>(
         &self,
@@ -149,6 +159,14 @@ macro_rules! learners {
             /// Whether the fit reads the rows once, for `features` features.
             pub fn reads_once(&self, features: usize) -> bool {
                 match self { $( Self::$family(p) => p.reads_once(features), )* }
+            }
+            /// Bytes the fit holds per training row besides the cached blocks, at most.
+            pub fn held_bytes_per_row(&self, layout: &FeatureLayout, weighted: bool) -> u64 {
+                match self { $( Self::$family(p) => p.held_bytes_per_row(layout, weighted), )* }
+            }
+            /// Bytes of a training row's state besides its binned features.
+            pub fn row_state_bytes(&self, weighted: bool) -> u64 {
+                match self { $( Self::$family(p) => p.row_state_bytes(weighted), )* }
             }
             /// Regression or classification.
             pub fn task(&self) -> Task {

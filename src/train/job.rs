@@ -69,6 +69,9 @@ struct Features {
 struct JobBlocks<'a> {
     train: BlockStore<'a>,
     valid: Option<BlockStore<'a>>,
+    /// The budget the cached blocks took their room from, where the fit's own per-row state
+    /// is charged too.
+    budget: MemoryBudget,
 }
 
 /// Runs a training job in this process; logs to `run` when given.
@@ -287,13 +290,23 @@ fn job_blocks<'a>(
         ),
         (None, None) => (recipe(&inputs.train)?, None),
     };
-    if !cache {
+    let budget = MemoryBudget::new(memory_budget(config));
+    let layout = features.pipeline.layout();
+    let held = learner.held_bytes_per_row(layout, features.pipeline.is_weighted());
+    // What the fit holds per row keeps its room: blocks are cached in the rest. Without a
+    // row count before reading, the blocks are made again on each pass instead.
+    let room = match (held, inputs.train.known_rows()) {
+        (0, _) => Some(0),
+        (held, Some(rows)) => Some(reserve_held(&budget, held, rows)?),
+        (_, None) => None,
+    };
+    let Some(room) = room.filter(|_| cache) else {
         return Ok(JobBlocks {
             train: BlockStore::streamed(train),
             valid: valid.map(BlockStore::streamed),
+            budget,
         });
-    }
-    let budget = MemoryBudget::new(memory_budget(config));
+    };
     let spill = config.data.spill_dir.as_deref();
     let cached = |recipe: BlockRecipe<'a>, label: &str| {
         progress.start(label, recipe.len() as u64);
@@ -304,6 +317,8 @@ fn job_blocks<'a>(
     let train = cached(train, "train")?;
     check_rows(&train, &inputs.train, "train")?;
     let valid = valid.map(|v| cached(v, "validate")).transpose()?;
+    // The fit charges what it holds exactly once it has binned the rows.
+    budget.release(room);
     let placement = train.placement();
     tracing::info!(
         in_memory = placement.in_memory,
@@ -312,7 +327,30 @@ fn job_blocks<'a>(
         used = %budget.used(),
         "training blocks cached"
     );
-    Ok(JobBlocks { train, valid })
+    Ok(JobBlocks {
+        train,
+        valid,
+        budget,
+    })
+}
+
+/// Reserves what a fit holding `held` bytes for each of at most `rows` rows needs, before a
+/// row is read; refuses the job, naming `--memory-budget`, when the budget cannot hold it.
+fn reserve_held(budget: &MemoryBudget, held: u64, rows: u64) -> Result<u64, JobError> {
+    let need = held.saturating_mul(rows);
+    match budget.try_reserve(need) {
+        true => Ok(need),
+        false => Err(JobError::Invalid {
+            flag: "--memory-budget",
+            message: format!(
+                "{}: the tree fit holds about {} for the {rows} rows of the training data \
+                 ({held} bytes a row: binned features, label, score, gradient and leaf order); \
+                 raise --memory-budget, or train on several machines with --workers",
+                budget.limit(),
+                ByteSize(need).human(),
+            ),
+        }),
+    }
 }
 
 /// Fits the learner on the stored blocks; a fit that found no row says what dropped them.
@@ -326,7 +364,12 @@ fn fit_stored(
         .as_ref()
         .filter(|_| config.learner.params.uses_validation())
         .map_or(Blocks::Held(&[]), Blocks::Stored);
-    let mut sums = LocalSums::over(Blocks::Stored(&blocks.train)).with_validation(valid);
+    let params = &config.learner.params;
+    let weighted = blocks.train.is_weighted();
+    let row_state = params.row_state_bytes(weighted);
+    let mut sums = LocalSums::over(Blocks::Stored(&blocks.train))
+        .with_validation(valid)
+        .within(&blocks.budget, row_state);
     match config.learner.fit(blocks.train.layout(), &mut sums) {
         Ok(fit) => Ok(fit),
         Err(ModelError::EmptyData) => {

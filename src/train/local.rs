@@ -13,6 +13,7 @@ use crate::model::trees::Source;
 
 use super::blocks::Blocks;
 use super::local_trees::LocalTrees;
+use super::store::MemoryBudget;
 use crate::model::{validate, Family, GlmSums, Learner, Model, ModelError, TrainSummary, Trainer};
 
 /// The Gram statistics of `blocks` for `p` features (`None` for no blocks): one summary per
@@ -37,6 +38,9 @@ pub struct LocalSums<'a> {
     pub(super) valid: Blocks<'a>,
     pub(super) tree_sources: Vec<(Source, String)>,
     pub(super) trees: Option<Box<LocalTrees>>,
+    /// The budget a tree fit's binned rows are charged to, with each training row's state
+    /// besides its bins in bytes (none: unbounded).
+    pub(super) held: Option<(&'a MemoryBudget, u64)>,
 }
 
 /// The normal equations: computed on first use, or shared (a tuning fold's, computed once and
@@ -62,12 +66,20 @@ impl<'a> LocalSums<'a> {
             valid: Blocks::Held(&[]),
             tree_sources: Vec::new(),
             trees: None,
+            held: None,
         }
     }
 
     /// These sums, with `valid` as the validation rows trees report (and stop early) on.
     pub fn with_validation(mut self, valid: Blocks<'a>) -> Self {
         self.valid = valid;
+        self
+    }
+
+    /// These sums, charging what a tree fit holds per row (`row_state` bytes a training row
+    /// besides its bins) to `budget`: a fit it cannot hold is refused before its first tree.
+    pub fn within(mut self, budget: &'a MemoryBudget, row_state: u64) -> Self {
+        self.held = Some((budget, row_state));
         self
     }
 

@@ -13,6 +13,7 @@ use crate::model::trees::{
 };
 use crate::model::{ModelError, TreeSketches, TreeSums};
 
+use super::store::{ByteSize, MemoryBudget};
 use super::LocalSums;
 
 /// The binned blocks and the open leaves' histograms.
@@ -64,6 +65,9 @@ impl TreeSums for LocalSums<'_> {
         let (offsets, bins) = binning.offsets();
         let parts = self.blocks.map(&bin)?;
         let valid = self.valid.map(&bin)?;
+        if let Some((budget, row_state)) = self.held {
+            charge(budget, binning, (&parts, row_state), &valid)?;
+        }
         self.trees = Some(Box::new(LocalTrees {
             leaves: LeafHistograms::new(&binning.features, 0..binning.features.len()),
             binning: binning.clone(),
@@ -178,6 +182,38 @@ impl TreeSums for LocalSums<'_> {
             valid: mean(&valid),
         })
     }
+}
+
+/// Reserves on `budget` what the binned training rows (`row_state` bytes each besides their
+/// bins) and validation rows hold; refuses the fit, naming `--memory-budget`, when it cannot.
+fn charge(
+    budget: &MemoryBudget,
+    binning: &Binning,
+    (parts, row_state): (&[TreePartition], u64),
+    valid: &[TreePartition],
+) -> Result<(), ModelError> {
+    let rows = |parts: &[TreePartition]| parts.iter().map(|p| p.rows() as u64).sum::<u64>();
+    let bins = binning.bytes_per_row();
+    // A validation row keeps its bins, label, score and place in the leaf order.
+    let need = rows(parts) * (bins + row_state) + rows(valid) * (bins + 20);
+    if budget.try_reserve(need) {
+        return Ok(());
+    }
+    Err(ModelError::Input {
+        user: true,
+        message: format!(
+            "--memory-budget {}: the tree fit holds {} for {} training and {} validation rows \
+             (binned features, label, score, gradient and leaf order: {} bytes a training row), \
+             and the cached blocks already take {}; raise --memory-budget, or train on several \
+             machines with --workers",
+            budget.limit(),
+            ByteSize(need).human(),
+            rows(parts),
+            rows(valid),
+            bins + row_state,
+            budget.used().human(),
+        ),
+    })
 }
 
 impl LocalTrees {

@@ -437,6 +437,14 @@ impl Binning {
         }
     }
 
+    /// Bytes a binned row holds: one per feature of at most 256 bins, two per wider one.
+    pub fn bytes_per_row(&self) -> u64 {
+        self.features
+            .iter()
+            .map(|f| if f.len() <= 256 { 1 } else { 2 })
+            .sum()
+    }
+
     /// Each feature's first bin in a histogram of all features, and the total.
     pub fn offsets(&self) -> (Vec<usize>, usize) {
         let mut offsets = Vec::with_capacity(self.features.len());

@@ -16,6 +16,7 @@ use crate::model::{Learn, ModelError, ParamSpec, SetError, Sums, Task, TrainSumm
 use super::binning::{Binning, Source};
 use super::model::TreeModel;
 use super::params::{Ensemble, Loss, TreeValidParams};
+use super::partition::row_state_bytes;
 use super::split::{Split, SplitSearch};
 use super::tree::{BinTree, Tree};
 
@@ -207,6 +208,14 @@ impl Learn for TreeValidParams {
     fn allows_missing(&self) -> bool {
         true
     }
+    fn held_bytes_per_row(&self, layout: &FeatureLayout, weighted: bool) -> u64 {
+        // Two bytes per feature bounds the binned row before the bins are known.
+        let features = (layout.dense + layout.sparse_columns.len()) as u64;
+        2 * features + self.row_state_bytes(weighted)
+    }
+    fn row_state_bytes(&self, weighted: bool) -> u64 {
+        TreeValidParams::row_state_bytes(self, weighted)
+    }
     fn uses_validation(&self) -> bool {
         true
     }
@@ -216,6 +225,15 @@ impl Learn for TreeValidParams {
         sums: &mut S,
     ) -> Result<(TreeModel, TrainSummary), S::Error> {
         fit(self, layout, sums)
+    }
+}
+
+impl TreeValidParams {
+    /// Bytes a training row's state holds besides its binned columns (see [`row_state_bytes`]).
+    pub fn row_state_bytes(&self, weighted: bool) -> u64 {
+        let hessian = weighted || self.loss() == Loss::Logistic;
+        let (_, _, bootstrap) = self.row_sample();
+        row_state_bytes(hessian, bootstrap, weighted)
     }
 }
 

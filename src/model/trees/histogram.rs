@@ -58,14 +58,14 @@ impl Histogram {
 
     /// The histogram of `rows` of `block`, whose gradients, hessians and counts (bootstrap
     /// multiplicities) are `grad`, `hess` and `count` (indexed by row; `hess` is `None` when it
-    /// equals the count, as for squared error without weights — one sum less per row);
-    /// `offsets` place each feature.
+    /// equals the count, as for squared error without weights — one sum less per row; `count`
+    /// is `None` when every row counts once); `offsets` place each feature.
     pub fn of_rows<'a>(
         block: &BinnedBlock,
         rows: &[u32],
         grad: &'a [f64],
         hess: Option<&'a [f64]>,
-        count: &'a [f64],
+        count: Option<&'a [f64]>,
         offsets: &[usize],
         bins: usize,
     ) -> Self {
@@ -79,14 +79,13 @@ impl Histogram {
                 false => Cow::Borrowed(v),
             }
         };
-        let (g, c, h) = (gather(grad), gather(count), hess.map(gather));
+        let (g, c, h) = (gather(grad), count.map(gather), hess.map(gather));
         for (column, &offset) in block.columns.iter().zip(offsets) {
             let out = &mut hist.sums[offset * STRIDE..];
-            match (column, &h) {
-                (BinColumn::U8(v), Some(h)) => accumulate(out, rows, v, &g, h, &c),
-                (BinColumn::U16(v), Some(h)) => accumulate(out, rows, v, &g, h, &c),
-                (BinColumn::U8(v), None) => accumulate_unit(out, rows, v, &g, &c),
-                (BinColumn::U16(v), None) => accumulate_unit(out, rows, v, &g, &c),
+            let (g, h) = (&g[..], h.as_deref());
+            match c.as_deref() {
+                Some(c) => column_pass(column, out, rows, g, h, c),
+                None => column_pass(column, out, rows, g, h, Ones),
             }
         }
         if hess.is_none() {
@@ -129,38 +128,80 @@ impl Histogram {
     }
 }
 
+/// A value per row of a leaf, by position in its row list: gathered, or 1 for every row.
+trait PerRow: Copy {
+    fn at(self, i: usize) -> f64;
+}
+
+impl PerRow for &[f64] {
+    #[inline]
+    fn at(self, i: usize) -> f64 {
+        self[i]
+    }
+}
+
+/// Every row counts once.
+#[derive(Clone, Copy)]
+struct Ones;
+
+impl PerRow for Ones {
+    #[inline]
+    fn at(self, _: usize) -> f64 {
+        1.0
+    }
+}
+
+/// One feature's pass: each row's sums added to its bin, the loop made for the column's width
+/// and for which sums are kept.
+#[inline]
+fn column_pass<C: PerRow>(
+    column: &BinColumn,
+    out: &mut [f64],
+    rows: &[u32],
+    grad: &[f64],
+    hess: Option<&[f64]>,
+    count: C,
+) {
+    match (column, hess) {
+        (BinColumn::U8(v), Some(h)) => accumulate(out, rows, v, grad, h, count),
+        (BinColumn::U16(v), Some(h)) => accumulate(out, rows, v, grad, h, count),
+        (BinColumn::U8(v), None) => accumulate_unit(out, rows, v, grad, count),
+        (BinColumn::U16(v), None) => accumulate_unit(out, rows, v, grad, count),
+    }
+}
+
 /// Adds each row's gradient, hessian and count (in `rows` order) to its bin of one feature.
 #[inline]
-fn accumulate<B: Copy + Into<usize>>(
+fn accumulate<B: Copy + Into<usize>, C: PerRow>(
     out: &mut [f64],
     rows: &[u32],
     bins: &[B],
     grad: &[f64],
     hess: &[f64],
-    count: &[f64],
+    count: C,
 ) {
     for (i, &r) in rows.iter().enumerate() {
         let b = bins[r as usize].into() * STRIDE;
         out[b] += grad[i];
         out[b + 1] += hess[i];
-        out[b + 2] += count[i];
+        out[b + 2] += count.at(i);
     }
 }
 
 /// Adds each row's gradient and count (in `rows` order) to its bin of one feature (the hessian
 /// is the count).
 #[inline]
-fn accumulate_unit<B: Copy + Into<usize>>(
+fn accumulate_unit<B: Copy + Into<usize>, C: PerRow>(
     out: &mut [f64],
     rows: &[u32],
     bins: &[B],
     grad: &[f64],
-    count: &[f64],
+    count: C,
 ) {
     for (i, &r) in rows.iter().enumerate() {
         let b = bins[r as usize].into() * STRIDE;
         out[b] += grad[i];
-        out[b + 2] += count[i];
+        out[b + 2] += count.at(i);
     }
 }
 
@@ -186,9 +227,10 @@ mod tests {
         let h = [1.0; 6];
         let w = [1.0; 6];
         let offsets = [0, 3];
-        let parent = Histogram::of_rows(&b, &[0, 1, 2, 3, 4, 5], &g, Some(&h), &w, &offsets, 5);
-        let left = Histogram::of_rows(&b, &[0, 2, 4], &g, Some(&h), &w, &offsets, 5);
-        let right = Histogram::of_rows(&b, &[1, 3, 5], &g, None, &w, &offsets, 5);
+        let parent =
+            Histogram::of_rows(&b, &[0, 1, 2, 3, 4, 5], &g, Some(&h), Some(&w), &offsets, 5);
+        let left = Histogram::of_rows(&b, &[0, 2, 4], &g, Some(&h), None, &offsets, 5);
+        let right = Histogram::of_rows(&b, &[1, 3, 5], &g, None, Some(&w), &offsets, 5);
         let mut derived = parent.clone();
         derived.subtract(&left);
         assert_eq!(derived, right);

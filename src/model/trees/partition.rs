@@ -3,6 +3,7 @@
 //! (LightGBM's data partition: a leaf is a range of a row-index array, split in place). The
 //! local trainer keeps one per block; a cluster worker one per partition it owns.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use crate::feature::FeatureBlock;
@@ -35,6 +36,20 @@ impl LossSums {
     pub fn mean(self) -> Option<f64> {
         (self.weight > 0.0).then(|| self.loss / self.weight)
     }
+}
+
+thread_local! {
+    /// The rows a split moves right, in passing: one buffer per thread rather than a
+    /// row-sized one per partition.
+    static SCRATCH: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Bytes a partition holds per row besides its binned columns: label, score, gradient and the
+/// row's place in the leaf order, plus its hessian (`hessian`: it differs from the count), its
+/// bootstrap count (`counted`) and its weight (`weighted`) where they are kept.
+pub fn row_state_bytes(hessian: bool, counted: bool, weighted: bool) -> u64 {
+    let kept = |keep: bool| if keep { 8 } else { 0 };
+    8 + 8 + 8 + 4 + kept(hessian) + kept(counted) + kept(weighted)
 }
 
 /// Row indices grouped by leaf: each leaf a range of `order`, split in place.
@@ -114,6 +129,14 @@ fn stable_partition(rows: &mut [u32], scratch: &mut [u32], left: impl Fn(usize) 
     kept
 }
 
+/// `values` sized for `n` rows when `keep`, else emptied (its memory returned).
+fn keep_rows(values: &mut Vec<f64>, n: usize, keep: bool) {
+    match keep {
+        true => values.resize(n, 0.0),
+        false => *values = Vec::new(),
+    }
+}
+
 /// A partition's binned rows and its training state.
 #[derive(Debug, Clone)]
 pub struct TreePartition {
@@ -122,16 +145,20 @@ pub struct TreePartition {
     block: BinnedBlock,
     score: Vec<f64>,
     grad: Vec<f64>,
+    /// Hessians, kept only when they differ from the counts (empty otherwise).
     hess: Vec<f64>,
+    /// Bootstrap counts, kept only when a row may be drawn more than once (empty otherwise:
+    /// every sampled row counts once).
     count: Vec<f64>,
     /// Whether every hessian equals its row's count (squared error without weights).
     unit_hessian: bool,
+    /// Whether rows carry bootstrap counts.
+    counted: bool,
     /// The rows the current tree samples, by leaf (their histograms grow the tree).
     sampled: LeafRows,
     /// The other rows (out of the bag, or every validation row), by leaf: routed alongside so
     /// that their scores move too.
     others: LeafRows,
-    scratch: Vec<u32>,
 }
 
 impl TreePartition {
@@ -153,9 +180,9 @@ impl TreePartition {
             hess: Vec::new(),
             count: Vec::new(),
             unit_hessian: false,
+            counted: false,
             sampled: LeafRows::default(),
             others: LeafRows::default(),
-            scratch: Vec::new(),
         }
     }
 
@@ -174,37 +201,43 @@ impl TreePartition {
     /// rows' sums.
     pub fn start_tree(&mut self, start: &TreeStart) -> NodeSums {
         let n = self.rows();
+        self.unit_hessian = self.block.weight.is_none()
+            && match start.target {
+                Target::Label => true,
+                Target::Gradient { loss, .. } => loss != super::params::Loss::Logistic,
+            };
+        self.counted = start.sample.with_replacement;
         self.grad.resize(n, 0.0);
-        self.hess.resize(n, 0.0);
-        self.count.resize(n, 0.0);
+        keep_rows(&mut self.hess, n, !self.unit_hessian);
+        keep_rows(&mut self.count, n, self.counted);
         self.sampled.clear();
         self.others.clear();
         let mut sums = NodeSums::default();
         for i in 0..n {
             let times = start.sample.weight(self.index, i);
+            if times == 0.0 {
+                self.others.push(i as u32);
+                continue;
+            }
             let w = times * self.block.weight.as_ref().map_or(1.0, |w| w[i]);
             let y = self.block.label[i];
             let (g, h) = match start.target {
                 Target::Gradient { loss, alpha } => loss.grad_hess(self.score[i], y, alpha),
                 Target::Label => (-y, 1.0),
             };
-            self.grad[i] = g * w;
-            self.hess[i] = h * w;
-            self.count[i] = times;
-            if times > 0.0 {
-                self.sampled.push(i as u32);
-                sums.g += self.grad[i];
-                sums.h += self.hess[i];
-                sums.c += times;
-            } else {
-                self.others.push(i as u32);
+            let (g, h) = (g * w, h * w);
+            self.grad[i] = g;
+            if !self.unit_hessian {
+                self.hess[i] = h;
             }
+            if self.counted {
+                self.count[i] = times;
+            }
+            self.sampled.push(i as u32);
+            sums.g += g;
+            sums.h += h;
+            sums.c += times;
         }
-        self.unit_hessian = self.block.weight.is_none()
-            && match start.target {
-                Target::Label => true,
-                Target::Gradient { loss, .. } => loss != super::params::Loss::Logistic,
-            };
         sums
     }
 
@@ -222,40 +255,34 @@ impl TreePartition {
     pub fn histogram(&self, leaf: usize, offsets: &[usize], bins: usize) -> Histogram {
         let rows = self.sampled.rows(leaf);
         let hess = (!self.unit_hessian).then_some(&self.hess[..]);
-        Histogram::of_rows(
-            &self.block,
-            rows,
-            &self.grad,
-            hess,
-            &self.count,
-            offsets,
-            bins,
-        )
+        let count = self.counted.then_some(&self.count[..]);
+        Histogram::of_rows(&self.block, rows, &self.grad, hess, count, offsets, bins)
     }
 
     /// Moves the rows of `leaf` that `split` sends right to the new leaf `right`.
     pub fn split(&mut self, leaf: usize, split: &Split, right: usize, binning: &Binning) {
         let nan_bin = binning.features[split.feature].nan_bin();
         let bins = binning.features[split.feature].len();
-        let scratch = &mut self.scratch;
-        match &self.block.columns[split.feature] {
+        let column = &self.block.columns[split.feature];
+        let (sampled, others) = (&mut self.sampled, &mut self.others);
+        SCRATCH.with_borrow_mut(|scratch| match column {
             BinColumn::U8(v) => {
                 // A full table: a u8 bin indexes it without a bounds check.
                 let mut left = [false; 256];
                 for (b, l) in left.iter_mut().enumerate().take(bins) {
                     *l = split.goes_left(b, nan_bin);
                 }
-                for rows in [&mut self.sampled, &mut self.others] {
+                for rows in [sampled, others] {
                     rows.split(leaf, right, |r| left[usize::from(v[r])], scratch);
                 }
             }
             BinColumn::U16(v) => {
                 let left: Vec<bool> = (0..bins).map(|b| split.goes_left(b, nan_bin)).collect();
-                for rows in [&mut self.sampled, &mut self.others] {
+                for rows in [sampled, others] {
                     rows.split(leaf, right, |r| left[usize::from(v[r])], scratch);
                 }
             }
-        }
+        });
     }
 
     /// Ends the tree: adds its leaf values to every row's score and returns the losses at the

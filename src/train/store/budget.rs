@@ -64,6 +64,11 @@ impl From<ByteSize> for String {
 }
 
 impl ByteSize {
+    /// The size rounded for people to read (`2.9 GiB`).
+    pub fn human(self) -> String {
+        bytesize::ByteSize(self.0).display().iec().to_string()
+    }
+
     /// [`DEFAULT_RAM_SHARE`] of this machine's physical memory, in whole MiB.
     pub fn default_budget() -> ByteSize {
         let bytes = physical_memory().map_or(FALLBACK_BYTES, |total| {
@@ -109,6 +114,15 @@ impl MemoryBudget {
                 used.checked_add(bytes).filter(|&total| total <= self.limit)
             })
             .is_ok()
+    }
+
+    /// Gives back `bytes` reserved before.
+    pub fn release(&self, bytes: u64) {
+        let _ = self
+            .used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                Some(used.saturating_sub(bytes))
+            });
     }
 
     /// Bytes reserved so far.

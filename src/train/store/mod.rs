@@ -222,6 +222,11 @@ impl<'a> BlockStore<'a> {
         self.recipe.layout()
     }
 
+    /// Whether the blocks carry a weight per row.
+    pub fn is_weighted(&self) -> bool {
+        self.recipe.pipeline().is_weighted()
+    }
+
     /// Where the blocks are.
     pub fn placement(&self) -> Placement {
         self.placement

@@ -90,6 +90,11 @@ impl<'a> BlockRecipe<'a> {
         self.pipeline.layout()
     }
 
+    /// The pipeline the blocks are made with.
+    pub fn pipeline(&self) -> &FittedPipeline {
+        self.pipeline
+    }
+
     /// The source the blocks come from.
     pub fn source(&self) -> &DataSource {
         self.source
