@@ -197,3 +197,104 @@ fn bad_tree_flags_exit_2_naming_the_flag() {
         common::assert_bad_input_in(d, &args, mention);
     }
 }
+
+/// A tree job reads its summary's metrics off the scores the fit kept; they must be the bits
+/// `distml evaluate` gets by scoring the saved model on the same files — regression and
+/// classification, boosted and forest (a mean of trees), with the model holding every tree.
+#[test]
+fn metrics_from_the_fit_are_the_saved_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    generate_taxi(d, "jan.parquet", 20_000, &["--seed", "1"]);
+    generate_taxi(d, "feb.parquet", 8_000, &["--seed", "2"]);
+    let churn = |from: usize, to: usize| -> String {
+        let rows: String = (from..to)
+            .map(|i| {
+                let x = ((i * 7919) % 23) as f64 + 0.5;
+                let tier = ["gold", "silver", "bronze"][i % 3];
+                let churned = u8::from((x > 12.0) ^ (i % 11 == 0) || (tier == "bronze" && x > 5.0));
+                format!("{x},{tier},{churned}\n")
+            })
+            .collect();
+        format!("tenure,tier,churned\n{rows}")
+    };
+    std::fs::write(d.join("churn.csv"), churn(0, 3_000)).unwrap();
+    std::fs::write(d.join("churn-valid.csv"), churn(3_000, 4_000)).unwrap();
+    let taxi = ["--data", "jan.parquet", "--valid", "feb.parquet"];
+    let classify = [
+        "--data",
+        "churn.csv",
+        "--valid",
+        "churn-valid.csv",
+        "--target",
+        "churned",
+        "--numeric",
+        "tenure",
+        "--categorical",
+        "tier",
+        "--loss",
+        "logistic",
+    ];
+    let jobs: [(&[&str], &[&str], &str, &str); 4] = [
+        (
+            &taxi,
+            &["--model", "gbt", "--max-iter", "15"],
+            "jan.parquet",
+            "feb.parquet",
+        ),
+        (
+            &taxi,
+            &["--model", "random-forest", "--num-trees", "5"],
+            "jan.parquet",
+            "feb.parquet",
+        ),
+        (
+            &classify,
+            &["--model", "gbt", "--max-iter", "10"],
+            "churn.csv",
+            "churn-valid.csv",
+        ),
+        (
+            &classify,
+            &["--model", "random-forest", "--num-trees", "4"],
+            "churn.csv",
+            "churn-valid.csv",
+        ),
+    ];
+    for (data, model, train, valid) in jobs {
+        let mut args = vec!["train", "--model-out", "m"];
+        args.extend_from_slice(data);
+        args.extend_from_slice(model);
+        let summary = json_result(&run_in(d, &args));
+        let trees = summary["trees"].as_u64().unwrap();
+        assert!(trees > 1, "{summary}");
+        let score =
+            |file: &str| json_result(&run_in(d, &["evaluate", "--model", "m", "--data", file]));
+        let (on_valid, on_train) = (score(valid), score(train));
+        let names = summary["train_metrics"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>();
+        assert!(names.len() >= 4, "{summary}");
+        let bits = |v: &serde_json::Value| v.as_f64().map(f64::to_bits);
+        // The summary's top level holds the headline validation metrics.
+        let headline: Vec<&String> = names.iter().filter(|n| !summary[n].is_null()).collect();
+        assert!(headline.len() >= 3, "{summary}");
+        for name in headline {
+            assert_eq!(
+                bits(&summary[name]),
+                bits(&on_valid[name]),
+                "{model:?} valid {name}"
+            );
+        }
+        for name in &names {
+            assert_eq!(
+                bits(&summary["train_metrics"][name]),
+                bits(&on_train[name]),
+                "{model:?} train {name}"
+            );
+        }
+    }
+}

@@ -47,19 +47,30 @@ impl MetricSums {
     pub fn of<P: Predictor>(model: &P, block: &FeatureBlock) -> Self {
         let labels = block.label.as_slice().unwrap_or(&[]);
         let weights = block.weight.as_ref().map(|w| w.as_slice().unwrap_or(&[]));
-        let mut sums = MetricSums::empty(model.task());
+        let outputs = match model.task() {
+            Task::Regression => model.predict(block),
+            Task::Classification => model
+                .probability(block)
+                .unwrap_or_else(|| model.predict(block)),
+        };
+        let outputs = outputs.as_slice().unwrap_or(&[]);
+        MetricSums::of_outputs(model.task(), labels, weights, outputs)
+    }
+
+    /// The sums of a model's `outputs` on rows of `labels` (and `weights`): predictions for
+    /// regression, probabilities of class 1 (or 0/1 predictions) for classification.
+    pub fn of_outputs(
+        task: Task,
+        labels: &[f64],
+        weights: Option<&[f64]>,
+        outputs: &[f64],
+    ) -> Self {
+        let mut sums = MetricSums::empty(task);
         match &mut sums {
-            MetricSums::Regression(acc) => {
-                let pred = model.predict(block);
-                acc.add(labels, pred.as_slice().unwrap_or(&[]), weights);
-            }
+            MetricSums::Regression(acc) => acc.add(labels, outputs, weights),
             MetricSums::Classification(acc, scores) => {
-                let prob = model
-                    .probability(block)
-                    .unwrap_or_else(|| model.predict(block));
-                let probs = prob.as_slice().unwrap_or(&[]);
-                acc.add(labels, probs, weights);
-                scores.add(labels, probs, weights);
+                acc.add(labels, outputs, weights);
+                scores.add(labels, outputs, weights);
             }
         }
         sums

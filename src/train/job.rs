@@ -14,6 +14,7 @@ use crate::model::{
 };
 use crate::tracking::RunHandle;
 
+use super::local_trees::FitMetrics;
 use super::report::Report;
 use super::split::{parts_of, take_parts, RowSplit};
 use super::store::{BlockRecipe, BlockStore, ByteSize, MemoryBudget, Side};
@@ -128,12 +129,12 @@ pub fn run_train_on(
 
     let phase = Instant::now();
     progress.start("train", 1);
-    let (model, training) = match fitted {
+    let (model, training, fit_metrics) = match fitted {
         Some(fit) => {
             // The workers fitted the pipeline and the learner together: count it all as training.
             seconds.features -= fit.seconds;
             seconds.train = fit.seconds;
-            (fit.model, fit.summary)
+            (fit.model, fit.summary, None)
         }
         None => fit_stored(config, &blocks, &inputs.train)?,
     };
@@ -143,12 +144,20 @@ pub fn run_train_on(
     report.model_insights(&model)?;
 
     let phase = Instant::now();
-    let train_metrics = metrics_of(&model, &blocks.train)?;
+    // A tree fit's scores are its model's predictions on those rows: no need to score again.
+    let (train_sums, valid_sums) = fit_metrics.map(|m| (m.train, m.valid)).unzip();
+    let train_metrics = match train_sums {
+        Some(sums) => sums.finish(),
+        None => metrics_of(&model, &blocks.train)?,
+    };
     check_rows(&blocks.train, &inputs.train, "train")?;
     let valid_metrics = match &blocks.valid {
         None => Metrics::new(),
         Some(valid) => {
-            let metrics = metrics_of(&model, valid)?;
+            let metrics = match valid_sums {
+                Some(sums) => sums.finish(),
+                None => metrics_of(&model, valid)?,
+            };
             let source = inputs.valid.as_ref().unwrap_or(&inputs.train);
             check_rows(valid, source, "validate")?;
             metrics
@@ -353,12 +362,13 @@ fn reserve_held(budget: &MemoryBudget, held: u64, rows: u64) -> Result<u64, JobE
     }
 }
 
-/// Fits the learner on the stored blocks; a fit that found no row says what dropped them.
+/// Fits the learner on the stored blocks, with a tree model's metrics from the fit's scores;
+/// a fit that found no row says what dropped them.
 fn fit_stored(
     config: &JobConfig,
     blocks: &JobBlocks<'_>,
     source: &DataSource,
-) -> Result<(Model, TrainSummary), JobError> {
+) -> Result<(Model, TrainSummary, Option<FitMetrics>), JobError> {
     let valid = blocks
         .valid
         .as_ref()
@@ -371,7 +381,13 @@ fn fit_stored(
         .with_validation(valid)
         .within(&blocks.budget, row_state);
     match config.learner.fit(blocks.train.layout(), &mut sums) {
-        Ok(fit) => Ok(fit),
+        Ok((model, summary)) => {
+            let metrics = match &model {
+                Model::Trees(trees) => sums.fit_metrics(trees),
+                _ => None,
+            };
+            Ok((model, summary, metrics))
+        }
         Err(ModelError::EmptyData) => {
             check_rows(&blocks.train, source, "train")?;
             Err(ModelError::EmptyData.into())

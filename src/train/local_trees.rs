@@ -7,11 +7,12 @@ use rayon::prelude::*;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
 use crate::merge::tree_reduce;
+use crate::model::trees::TreeModel;
 use crate::model::trees::{
-    built_child, sources, BinTree, Binning, DataSketch, LeafHistograms, LossSums, Losses, NodeSums,
-    Split, SplitRequest, SplitSearch, TreePartition, TreeStart, ValueSketch,
+    built_child, sources, BinTree, Binning, DataSketch, Histogram, LeafHistograms, LossSums,
+    Losses, NodeSums, Split, SplitRequest, SplitSearch, TreePartition, TreeStart, ValueSketch,
 };
-use crate::model::{ModelError, TreeSketches, TreeSums};
+use crate::model::{MetricSums, ModelError, TreeSketches, TreeSums};
 
 use super::store::{ByteSize, MemoryBudget};
 use super::LocalSums;
@@ -27,6 +28,20 @@ pub(super) struct LocalTrees {
     leaves: LeafHistograms,
     search: SplitSearch,
     root: NodeSums,
+    /// A split made and not yet applied to the rows: it is, in the pass that builds the next
+    /// histogram (one parallel pass per split, not two).
+    pending: Option<(usize, Split, usize)>,
+    /// Trees finished: every row's score holds their values.
+    finished: usize,
+}
+
+/// The metrics' sums of a tree model on the rows it was fitted on, from the fit's scores.
+#[derive(Debug)]
+pub(super) struct FitMetrics {
+    /// On the training rows.
+    pub(super) train: MetricSums,
+    /// On the validation rows.
+    pub(super) valid: MetricSums,
 }
 
 impl LocalSums<'_> {
@@ -40,6 +55,33 @@ impl LocalSums<'_> {
 /// Sums `items` in the fixed tree every trainer uses.
 fn merged<T: Clone + Send + Sync>(items: &[T], merge: impl Fn(T, T) -> T + Sync) -> Option<T> {
     tree_reduce(items, &|x: &T| x.clone(), &merge)
+}
+
+impl LocalSums<'_> {
+    /// `model`'s metric sums on the training and validation rows, read off the scores the fit
+    /// kept (the bits scoring the blocks again gives: the same additions in the same order,
+    /// merged in the same fixed tree) — `None` unless `model` holds every tree grown here.
+    pub(super) fn fit_metrics(&self, model: &TreeModel) -> Option<FitMetrics> {
+        let trees = self.trees.as_deref()?;
+        if model.trees.len() != trees.finished {
+            return None;
+        }
+        let task = model.params.task();
+        let sums = |parts: &[TreePartition]| {
+            let per_part: Vec<MetricSums> = parts
+                .par_iter()
+                .map(|p| {
+                    let outputs = model.metric_outputs(p.scores().to_vec());
+                    MetricSums::of_outputs(task, p.labels(), p.weights(), &outputs)
+                })
+                .collect();
+            merged(&per_part, MetricSums::merge).unwrap_or_else(|| MetricSums::empty(task))
+        };
+        Some(FitMetrics {
+            train: sums(&trees.parts),
+            valid: sums(&trees.valid),
+        })
+    }
 }
 
 impl TreeSums for LocalSums<'_> {
@@ -77,12 +119,15 @@ impl TreeSums for LocalSums<'_> {
             valid,
             search: *search,
             root: NodeSums::default(),
+            pending: None,
+            finished: 0,
         }));
         Ok(())
     }
 
     fn start_tree(&mut self, start: &TreeStart) -> Result<NodeSums, ModelError> {
         let trees = self.trees()?;
+        trees.apply_pending();
         let sums: Vec<NodeSums> = trees
             .parts
             .par_iter_mut()
@@ -114,6 +159,7 @@ impl TreeSums for LocalSums<'_> {
                 } => {
                     let (l, r) = (*left, *right);
                     if left_features.is_empty() && right_features.is_empty() {
+                        trees.apply_pending();
                         trees.leaves.close(l);
                         out.extend([None, None]);
                         continue;
@@ -134,21 +180,15 @@ impl TreeSums for LocalSums<'_> {
 
     fn split(&mut self, leaf: usize, split: &Split, right: usize) -> Result<(), ModelError> {
         let trees = self.trees()?;
-        let binning = &trees.binning;
-        trees
-            .parts
-            .par_iter_mut()
-            .for_each(|p| p.split(leaf, split, right, binning));
-        trees
-            .valid
-            .par_iter_mut()
-            .for_each(|p| p.split(leaf, split, right, binning));
+        trees.apply_pending();
+        trees.pending = Some((leaf, split.clone(), right));
         trees.leaves.split(leaf, split, right);
         Ok(())
     }
 
     fn leaf_residuals(&mut self, leaves: usize) -> Result<Vec<ValueSketch>, ModelError> {
         let trees = self.trees()?;
+        trees.apply_pending();
         let per_part: Vec<Vec<ValueSketch>> = trees
             .parts
             .par_iter()
@@ -166,6 +206,7 @@ impl TreeSums for LocalSums<'_> {
 
     fn finish_tree(&mut self, tree: &BinTree, start: &TreeStart) -> Result<Losses, ModelError> {
         let trees = self.trees()?;
+        trees.apply_pending();
         let train: Vec<LossSums> = trees
             .parts
             .par_iter_mut()
@@ -176,6 +217,7 @@ impl TreeSums for LocalSums<'_> {
             .par_iter_mut()
             .map(|p| p.finish_tree(tree, start))
             .collect();
+        trees.finished += 1;
         let mean = |sums: &[LossSums]| merged(sums, LossSums::plus).and_then(LossSums::mean);
         Ok(Losses {
             train: mean(&train).unwrap_or(f64::NAN),
@@ -217,15 +259,39 @@ fn charge(
 }
 
 impl LocalTrees {
-    /// The histogram of `leaf` over every block, merged in the fixed tree.
-    fn histogram(&self, leaf: usize) -> crate::model::trees::Histogram {
-        let (offsets, bins) = (&self.offsets, self.bins);
-        tree_reduce(
-            &self.parts,
-            &|p| p.histogram(leaf, offsets, bins),
-            &|a, b| a.merge(&b),
-        )
-        .unwrap_or_else(|| crate::model::trees::Histogram::zeros(bins))
+    /// Applies the pending split to every block's rows, training and validation, and for
+    /// `Some(leaf)` builds that leaf's histogram of each training block in the same pass.
+    fn rows_pass(&mut self, build: Option<usize>) -> Vec<Histogram> {
+        let pending = self.pending.take();
+        let (binning, offsets, bins) = (&self.binning, &self.offsets, self.bins);
+        let split = |p: &mut TreePartition| {
+            if let Some((leaf, split, right)) = &pending {
+                p.split(*leaf, split, *right, binning);
+            }
+        };
+        let train = self.parts.par_iter_mut().map(|p| {
+            split(p);
+            build.map(|leaf| p.histogram(leaf, offsets, bins))
+        });
+        let valid = self.valid.par_iter_mut().map(|p| {
+            split(p);
+            None
+        });
+        train.chain(valid).flatten().collect()
+    }
+
+    /// Applies the pending split, if any.
+    fn apply_pending(&mut self) {
+        if self.pending.is_some() {
+            self.rows_pass(None);
+        }
+    }
+
+    /// The histogram of `leaf` (once the pending split is applied) over every block, merged in
+    /// the fixed tree.
+    fn histogram(&mut self, leaf: usize) -> Histogram {
+        let per_block = self.rows_pass(Some(leaf));
+        merged(&per_block, |a, b| a.merge(&b)).unwrap_or_else(|| Histogram::zeros(self.bins))
     }
 
     fn best(&mut self, leaf: usize, features: &[usize]) -> Option<Split> {

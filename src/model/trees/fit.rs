@@ -354,7 +354,9 @@ fn grow<S: TreeSums>(
         let split = best[leaf].take().expect("best_leaf found it");
         let right = tree.split(leaf, split.clone());
         sums.split(leaf, &split, right)?;
-        let open = tree.depth[leaf] < params.max_depth()
+        // The last split's children never split: their histograms are not built.
+        let open = tree.leaves() < params.leaves()
+            && tree.depth[leaf] < params.max_depth()
             && (split.left.c >= 2.0 * min_rows || split.right.c >= 2.0 * min_rows);
         let mut choose = |open: bool| if open { sampler.node() } else { Vec::new() };
         let request = SplitRequest::Children {

@@ -3,9 +3,14 @@
 //! server sums it like any other statistic — merged by adding, and the larger child of a split
 //! is its parent minus the smaller child.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 
 use super::binning::{BinColumn, BinnedBlock};
+
+thread_local! {
+    /// A leaf's gradients, hessians and counts gathered in row-list order, reused.
+    static GATHERED: RefCell<[Vec<f64>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
 
 /// Floats per bin: gradient, hessian, count.
 pub const STRIDE: usize = 3;
@@ -60,34 +65,33 @@ impl Histogram {
     /// multiplicities) are `grad`, `hess` and `count` (indexed by row; `hess` is `None` when it
     /// equals the count, as for squared error without weights — one sum less per row; `count`
     /// is `None` when every row counts once); `offsets` place each feature.
-    pub fn of_rows<'a>(
+    pub fn of_rows(
         block: &BinnedBlock,
         rows: &[u32],
-        grad: &'a [f64],
-        hess: Option<&'a [f64]>,
-        count: Option<&'a [f64]>,
+        grad: &[f64],
+        hess: Option<&[f64]>,
+        count: Option<&[f64]>,
         offsets: &[usize],
         bins: usize,
     ) -> Self {
         let mut hist = Histogram::zeros(bins);
         // A leaf's rows are spread over the partition: gather their gradients once, so that
-        // each feature's pass reads them in sequence (LightGBM's ordered gradients).
-        let spread = rows.len() < grad.len();
-        let gather = |v: &'a [f64]| -> Cow<'a, [f64]> {
-            match spread {
-                true => Cow::Owned(rows.iter().map(|&r| v[r as usize]).collect()),
-                false => Cow::Borrowed(v),
+        // each feature's pass reads them in sequence (LightGBM's ordered gradients), into
+        // buffers each thread keeps (a leaf's worth of fresh pages per histogram costs more
+        // than the gather).
+        GATHERED.with_borrow_mut(|[g_buf, h_buf, c_buf]| {
+            let spread = rows.len() < grad.len();
+            let g = gathered(grad, rows, spread, g_buf);
+            let h = hess.map(|h| gathered(h, rows, spread, h_buf));
+            let c = count.map(|c| gathered(c, rows, spread, c_buf));
+            for (column, &offset) in block.columns.iter().zip(offsets) {
+                let out = &mut hist.sums[offset * STRIDE..];
+                match c {
+                    Some(c) => column_pass(column, out, rows, g, h, c),
+                    None => column_pass(column, out, rows, g, h, Ones),
+                }
             }
-        };
-        let (g, c, h) = (gather(grad), count.map(gather), hess.map(gather));
-        for (column, &offset) in block.columns.iter().zip(offsets) {
-            let out = &mut hist.sums[offset * STRIDE..];
-            let (g, h) = (&g[..], h.as_deref());
-            match c.as_deref() {
-                Some(c) => column_pass(column, out, rows, g, h, c),
-                None => column_pass(column, out, rows, g, h, Ones),
-            }
-        }
+        });
         if hess.is_none() {
             for bin in hist.sums.chunks_exact_mut(STRIDE) {
                 bin[1] = bin[2];
@@ -126,6 +130,17 @@ impl Histogram {
     pub fn total(&self, offset: usize, len: usize) -> NodeSums {
         (offset..offset + len).fold(NodeSums::default(), |t, b| t.plus(self.bin(b)))
     }
+}
+
+/// `values` of `rows` in their order, in `buf` — or `values` themselves when the rows are all
+/// of them in order (not `spread`).
+fn gathered<'b>(values: &'b [f64], rows: &[u32], spread: bool, buf: &'b mut Vec<f64>) -> &'b [f64] {
+    if !spread {
+        return values;
+    }
+    buf.clear();
+    buf.extend(rows.iter().map(|&r| values[r as usize]));
+    buf
 }
 
 /// A value per row of a leaf, by position in its row list: gathered, or 1 for every row.

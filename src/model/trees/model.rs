@@ -101,11 +101,27 @@ impl TreeModel {
                     flat.add_to(t, &x, width.max(1), scores);
                 }
             });
+        self.forest_mean(&mut out);
+        Array1::from(out)
+    }
+
+    /// A forest's raw scores are its trees' mean: `sums` (init + Σ tree values) divided.
+    fn forest_mean(&self, sums: &mut [f64]) {
         if self.params.ensemble() != Ensemble::Boosting && !self.trees.is_empty() {
             let count = self.trees.len() as f64;
-            out.iter_mut().for_each(|s| *s /= count);
+            sums.iter_mut().for_each(|s| *s /= count);
         }
-        Array1::from(out)
+    }
+
+    /// What the metrics read of rows whose scores sum to `sums` (init + Σ every tree's
+    /// value, as a fit keeps them): the predictions, or for a logistic loss the probabilities
+    /// — the bits [`Predictor::predict`] and [`Predictor::probability`] give.
+    pub fn metric_outputs(&self, mut sums: Vec<f64>) -> Vec<f64> {
+        self.forest_mean(&mut sums);
+        if self.params.loss() == Loss::Logistic {
+            sums.iter_mut().for_each(|s| *s = self.probability_of(*s));
+        }
+        sums
     }
 
     /// The tree features of `rows`, row after row, encoded for `flat`: dense columns, then

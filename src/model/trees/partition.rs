@@ -11,6 +11,7 @@ use crate::feature::FeatureBlock;
 use super::binning::{BinColumn, BinnedBlock, Binning, Source};
 use super::fit::{Target, TreeStart};
 use super::histogram::{Histogram, NodeSums};
+use super::params::{Ensemble, Loss};
 use super::split::Split;
 use super::tree::BinTree;
 
@@ -191,6 +192,21 @@ impl TreePartition {
         self.block.rows()
     }
 
+    /// Each row's score: the starting score plus every finished tree's value.
+    pub fn scores(&self) -> &[f64] {
+        &self.score
+    }
+
+    /// Each row's label.
+    pub fn labels(&self) -> &[f64] {
+        &self.block.label
+    }
+
+    /// Each row's weight, when given.
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.block.weight.as_deref()
+    }
+
     /// Bytes of binned data held (one or two per row and feature).
     pub fn binned_bytes(&self) -> usize {
         self.block.columns.iter().map(|c| c.bytes()).sum()
@@ -204,7 +220,7 @@ impl TreePartition {
         self.unit_hessian = self.block.weight.is_none()
             && match start.target {
                 Target::Label => true,
-                Target::Gradient { loss, .. } => loss != super::params::Loss::Logistic,
+                Target::Gradient { loss, .. } => loss != Loss::Logistic,
             };
         self.counted = start.sample.with_replacement;
         self.grad.resize(n, 0.0);
@@ -300,12 +316,41 @@ impl TreePartition {
 
     /// Σ weight·loss and Σ weight over every row at the current predictions.
     fn losses(&self, start: &TreeStart) -> LossSums {
+        // One loop per loss, so that none decides the loss row by row.
+        match (start.ensemble, start.loss) {
+            (Ensemble::Boosting, Loss::Squared) => {
+                self.sum_losses(|s, y| Loss::Squared.value(s, y, 0.0))
+            }
+            (Ensemble::Boosting, _) => self.sum_losses(|s, y| start.loss_of(s, y)),
+            (_, Loss::Logistic) => self.sum_losses(|s, y| start.loss_of(s, y)),
+            (_, _) => {
+                let trees = (start.tree + 1) as f64;
+                self.sum_losses(|s, y| {
+                    let d = s / trees - y;
+                    d * d
+                })
+            }
+        }
+    }
+
+    /// Σ weight·`loss(score, label)` and Σ weight, in row order.
+    #[inline]
+    fn sum_losses(&self, loss: impl Fn(f64, f64) -> f64) -> LossSums {
         let mut sums = LossSums::default();
-        for i in 0..self.rows() {
-            let w = self.block.weight.as_ref().map_or(1.0, |w| w[i]);
-            let loss = start.loss_of(self.score[i], self.block.label[i]);
-            sums.loss += w * loss;
-            sums.weight += w;
+        let rows = self.score.iter().zip(&self.block.label);
+        match &self.block.weight {
+            None => {
+                for (&s, &y) in rows {
+                    sums.loss += loss(s, y);
+                    sums.weight += 1.0;
+                }
+            }
+            Some(weights) => {
+                for ((&s, &y), &w) in rows.zip(weights) {
+                    sums.loss += w * loss(s, y);
+                    sums.weight += w;
+                }
+            }
         }
         sums
     }
