@@ -17,4 +17,4 @@ mod moments;
 mod tree;
 
 pub use moments::Moments;
-pub use tree::tree_reduce;
+pub use tree::{tree_merge, tree_reduce};

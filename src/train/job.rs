@@ -380,7 +380,10 @@ fn fit_stored(
     let mut sums = LocalSums::over(Blocks::Stored(&blocks.train))
         .with_validation(valid)
         .within(&blocks.budget, row_state);
-    match config.learner.fit(blocks.train.layout(), &mut sums) {
+    // On a pool thread, the fit's many short parallel passes (a tree's: one per split) start
+    // inside the pool instead of waking it from outside each time.
+    let fitted = rayon::scope(|_| config.learner.fit(blocks.train.layout(), &mut sums));
+    match fitted {
         Ok((model, summary)) => {
             let metrics = match &model {
                 Model::Trees(trees) => sums.fit_metrics(trees),

@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
-use crate::merge::tree_reduce;
+use crate::merge::tree_merge;
 use crate::model::trees::TreeModel;
 use crate::model::trees::{
     built_child, sources, BinTree, Binning, DataSketch, Histogram, LeafHistograms, LossSums,
@@ -53,8 +53,8 @@ impl LocalSums<'_> {
 }
 
 /// Sums `items` in the fixed tree every trainer uses.
-fn merged<T: Clone + Send + Sync>(items: &[T], merge: impl Fn(T, T) -> T + Sync) -> Option<T> {
-    tree_reduce(items, &|x: &T| x.clone(), &merge)
+fn merged<T>(items: Vec<T>, merge: impl Fn(T, T) -> T) -> Option<T> {
+    tree_merge(items, &merge)
 }
 
 impl LocalSums<'_> {
@@ -75,7 +75,7 @@ impl LocalSums<'_> {
                     MetricSums::of_outputs(task, p.labels(), p.weights(), &outputs)
                 })
                 .collect();
-            merged(&per_part, MetricSums::merge).unwrap_or_else(|| MetricSums::empty(task))
+            merged(per_part, MetricSums::merge).unwrap_or_else(|| MetricSums::empty(task))
         };
         Some(FitMetrics {
             train: sums(&trees.parts),
@@ -137,7 +137,7 @@ impl TreeSums for LocalSums<'_> {
             .valid
             .par_iter_mut()
             .for_each(TreePartition::start_routing);
-        trees.root = merged(&sums, NodeSums::plus).unwrap_or_default();
+        trees.root = merged(sums, NodeSums::plus).unwrap_or_default();
         Ok(trees.root)
     }
 
@@ -201,7 +201,7 @@ impl TreeSums for LocalSums<'_> {
         let merge = |a: Vec<ValueSketch>, b: Vec<ValueSketch>| {
             a.into_iter().zip(&b).map(|(x, y)| x.merge(y)).collect()
         };
-        Ok(merged(&per_part, merge).unwrap_or_else(|| vec![ValueSketch::default(); leaves]))
+        Ok(merged(per_part, merge).unwrap_or_else(|| vec![ValueSketch::default(); leaves]))
     }
 
     fn finish_tree(&mut self, tree: &BinTree, start: &TreeStart) -> Result<Losses, ModelError> {
@@ -218,10 +218,10 @@ impl TreeSums for LocalSums<'_> {
             .map(|p| p.finish_tree(tree, start))
             .collect();
         trees.finished += 1;
-        let mean = |sums: &[LossSums]| merged(sums, LossSums::plus).and_then(LossSums::mean);
+        let mean = |sums: Vec<LossSums>| merged(sums, LossSums::plus).and_then(LossSums::mean);
         Ok(Losses {
-            train: mean(&train).unwrap_or(f64::NAN),
-            valid: mean(&valid),
+            train: mean(train).unwrap_or(f64::NAN),
+            valid: mean(valid),
         })
     }
 }
@@ -291,7 +291,7 @@ impl LocalTrees {
     /// the fixed tree.
     fn histogram(&mut self, leaf: usize) -> Histogram {
         let per_block = self.rows_pass(Some(leaf));
-        merged(&per_block, |a, b| a.merge(&b)).unwrap_or_else(|| Histogram::zeros(self.bins))
+        merged(per_block, |a, b| a.merge(&b)).unwrap_or_else(|| Histogram::zeros(self.bins))
     }
 
     fn best(&mut self, leaf: usize, features: &[usize]) -> Option<Split> {

@@ -12,6 +12,10 @@ thread_local! {
     static GATHERED: RefCell<[Vec<f64>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
+/// Rows a histogram pass takes at a time (their indices and gradients stay in the L1 cache
+/// while every feature reads them).
+const CHUNK_ROWS: usize = 1024;
+
 /// Floats per bin: gradient, hessian, count.
 pub const STRIDE: usize = 3;
 
@@ -84,11 +88,18 @@ impl Histogram {
             let g = gathered(grad, rows, spread, g_buf);
             let h = hess.map(|h| gathered(h, rows, spread, h_buf));
             let c = count.map(|c| gathered(c, rows, spread, c_buf));
-            for (column, &offset) in block.columns.iter().zip(offsets) {
-                let out = &mut hist.sums[offset * STRIDE..];
-                match c {
-                    Some(c) => column_pass(column, out, rows, g, h, c),
-                    None => column_pass(column, out, rows, g, h, Ones),
+            // Every feature's pass over a chunk of rows while it is in the L1 cache, not over
+            // all of them: each bin still adds its rows in order.
+            for start in (0..rows.len()).step_by(CHUNK_ROWS) {
+                let chunk = start..(start + CHUNK_ROWS).min(rows.len());
+                let (rows, g) = (&rows[chunk.clone()], &g[chunk.clone()]);
+                let h = h.map(|h| &h[chunk.clone()]);
+                for (column, &offset) in block.columns.iter().zip(offsets) {
+                    let out = &mut hist.sums[offset * STRIDE..];
+                    match c {
+                        Some(c) => column_pass(column, out, rows, g, h, &c[chunk.clone()]),
+                        None => column_pass(column, out, rows, g, h, Ones),
+                    }
                 }
             }
         });

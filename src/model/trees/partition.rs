@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use crate::feature::FeatureBlock;
+use crate::merge::lanes;
 
 use super::binning::{BinColumn, BinnedBlock, Binning, Source};
 use super::fit::{Target, TreeStart};
@@ -94,7 +95,10 @@ impl LeafRows {
             self.leaves.resize(right + 1, 0..0);
         }
         let range = self.leaves[leaf].clone();
-        scratch.resize(range.len(), 0);
+        if scratch.len() < range.len() {
+            // Grown only: shrinking and growing again would zero it anew on every split.
+            scratch.resize(range.len(), 0);
+        }
         let kept = stable_partition(&mut self.order[range.clone()], scratch, left);
         self.leaves[leaf] = range.start..range.start + kept;
         self.leaves[right] = range.start + kept..range.end;
@@ -333,26 +337,16 @@ impl TreePartition {
         }
     }
 
-    /// Σ weight·`loss(score, label)` and Σ weight, in row order.
+    /// Σ weight·`loss(score, label)` and Σ weight, over interleaved partial sums (a chain of
+    /// dependent additions would cost a few cycles a row).
     #[inline]
     fn sum_losses(&self, loss: impl Fn(f64, f64) -> f64) -> LossSums {
-        let mut sums = LossSums::default();
-        let rows = self.score.iter().zip(&self.block.label);
-        match &self.block.weight {
-            None => {
-                for (&s, &y) in rows {
-                    sums.loss += loss(s, y);
-                    sums.weight += 1.0;
-                }
-            }
-            Some(weights) => {
-                for ((&s, &y), &w) in rows.zip(weights) {
-                    sums.loss += w * loss(s, y);
-                    sums.weight += w;
-                }
-            }
-        }
-        sums
+        let (score, label) = (&self.score[..], &self.block.label[..]);
+        let [loss, weight] = match &self.block.weight {
+            None => lanes::sums(score.len(), |i| [loss(score[i], label[i]), 1.0]),
+            Some(w) => lanes::sums(score.len(), |i| [w[i] * loss(score[i], label[i]), w[i]]),
+        };
+        LossSums { loss, weight }
     }
 
     /// The residuals `label − score` of leaf `leaf`'s sampled rows (to re-fit leaf values).
