@@ -12,7 +12,9 @@ tool has them) and trip_distance; duration 1..60 minutes; validation on the next
 - random forest: 20 trees of depth 12, a third of the features per node, bootstrapped.
 - distml also runs with 2 worker processes and 1 parameter-server shard (the same model).
 
-"train s" is the fit alone (distml's own `seconds.train`; for the Python tools the fit call,
+"LightGBM, per-round losses" also reports the training and validation loss after every
+tree, as distml's fit does with --valid (its validation Dataset is built inside the timed fit,
+as distml bins its validation rows inside its own). "train s" is the fit alone (distml's own `seconds.train`; for the Python tools the fit call,
 after the frames are built); "total s" is the whole job: read, features, fit, validate.
 
 Run by hand on a quiet machine (not in CI):
@@ -93,6 +95,22 @@ def run_lightgbm(train, valid):
                      lambda m, x: m.predict(x))
 
 
+def run_lightgbm_tracked(train, valid):
+    """LightGBM doing what distml's fit does each round with --valid: the training and the
+    validation loss after every tree (valid_sets), timed over the Datasets and the fit."""
+    import lightgbm as lgb
+    params = {"objective": "regression", "num_leaves": 63, "learning_rate": 0.1,
+              "num_threads": 2, "verbose": -1}
+
+    va = frame(valid, True)
+
+    def fit(x, y):
+        dtrain = lgb.Dataset(x, y)
+        dvalid = lgb.Dataset(va[COLS], va.duration.values, reference=dtrain)
+        return lgb.train(params, dtrain, num_boost_round=100, valid_sets=[dtrain, dvalid])
+    return timed_fit(train, valid, True, fit, lambda m, x: m.predict(x))
+
+
 def run_xgboost(train, valid):
     import xgboost as xgb
     params = {"tree_method": "hist", "grow_policy": "lossguide", "max_leaves": 63, "max_depth": 0,
@@ -164,6 +182,7 @@ def main():
         results.append(("gbt", "distml", *run_distml(train, valid, GBT)))
         results.append(("gbt", "distml 2 workers + 1 shard", *run_distml(train, valid, GBT, 2)))
         results.append(("gbt", "LightGBM", *run_lightgbm(train, valid)))
+        results.append(("gbt", "LightGBM, per-round losses", *run_lightgbm_tracked(train, valid)))
         results.append(("gbt", "XGBoost hist", *run_xgboost(train, valid)))
         results.append(("gbt", "scikit-learn HistGB", *run_sklearn_hgb(train, valid)))
         results.append(("forest", "distml", *run_distml(train, valid, FOREST)))

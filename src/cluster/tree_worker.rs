@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::job::{
     GrownTree, PartOutput, TaskOutput, TreeHistory, TreeSetup, TreeStep, TREE_PUSH_HEAD,
 };
-use super::worker::{blocks, loaded, pipeline, pushing, Part, State};
+use super::worker::{block_of, loaded, pipeline, pushing, Part, State};
 use super::ClusterError;
 use crate::model::trees::{
     histogram::STRIDE, sources, DataSketch, TreePartition, TreeStart, ValueSketch,
@@ -37,21 +37,22 @@ pub(crate) async fn sketch(
     state: &Arc<State>,
     partitions: &[usize],
 ) -> Result<TaskOutput, ClusterError> {
-    let l = loaded(state)?;
-    let parts = blocks(state, &l, partitions).await?;
-    let layout = pipeline(state)?.layout().clone();
+    let (l, state, pipeline) = (loaded(state)?, state.clone(), pipeline(state)?);
+    let partitions = partitions.to_vec();
     let sketched = tokio::task::spawn_blocking(move || {
-        parts
+        // A block at a time per thread, dropped once sketched.
+        partitions
             .par_iter()
-            .map(|(p, part)| {
-                let sources = sources(&layout, &part.0.sparse);
+            .map(|&p| {
+                let part = block_of(&state, &l, &pipeline, p)?;
+                let sources = sources(pipeline.layout(), &part.0.sparse);
                 let sketch = DataSketch::of(&part.0, &sources);
-                (*p, PartOutput::Sketch(sources, sketch))
+                Ok((p, PartOutput::Sketch(sources, sketch)))
             })
-            .collect::<Vec<_>>()
+            .collect::<Result<Vec<_>, ClusterError>>()
     })
     .await
-    .map_err(|e| ClusterError::Protocol(format!("worker task panicked: {e}")))?;
+    .map_err(|e| ClusterError::Protocol(format!("worker task panicked: {e}")))??;
     Ok(TaskOutput {
         parts: sketched,
         duplicates: 0,
@@ -81,18 +82,31 @@ pub(crate) async fn step(
         .copied()
         .filter(|p| missing.contains(p) || slots.get(p).is_some_and(stale))
         .collect();
-    let blocks = match rebuild.is_empty() {
-        true => Vec::new(),
-        false => blocks(state, &l, &rebuild).await?,
+    let pipeline = match rebuild.is_empty() {
+        true => None,
+        false => Some(pipeline(state)?),
     };
-    let info: HashMap<usize, super::job::PartInfo> =
-        blocks.iter().map(|(p, b)| (*p, b.1.clone())).collect();
+    let (state_, l_) = (state.clone(), l.clone());
     let worked = tokio::task::spawn_blocking(move || -> Result<_, ClusterError> {
-        for (p, block) in &blocks {
-            let history = catch_up.as_deref().ok_or_else(|| {
-                ClusterError::Protocol(format!("partition {p}: no trees to rebuild it from"))
-            })?;
-            slots.insert(*p, rebuilt(*p, block, history));
+        // Each partition made, binned and its block dropped in turn: holding every block
+        // while binning would add the blocks' size to the bins'.
+        let remade = rebuild
+            .par_iter()
+            .map(|&p| {
+                let history = catch_up.as_deref().ok_or_else(|| {
+                    ClusterError::Protocol(format!("partition {p}: no trees to rebuild it from"))
+                })?;
+                let pipeline = pipeline.as_deref().ok_or(ClusterError::Protocol(
+                    "a tree step before the pipeline".into(),
+                ))?;
+                let part = block_of(&state_, &l_, pipeline, p)?;
+                Ok((p, rebuilt(p, &part, history), part.1.clone()))
+            })
+            .collect::<Result<Vec<_>, ClusterError>>()?;
+        let mut info = HashMap::new();
+        for (p, slot, part_info) in remade {
+            slots.insert(p, slot);
+            info.insert(p, part_info);
         }
         let results: Vec<(usize, Vec<f64>, Option<Vec<ValueSketch>>)> = slots
             .par_iter_mut()
@@ -101,11 +115,11 @@ pub(crate) async fn step(
                 (*p, push, residuals)
             })
             .collect();
-        Ok((slots, results))
+        Ok((slots, results, info))
     })
     .await
     .map_err(|e| ClusterError::Protocol(format!("worker task panicked: {e}")))??;
-    let (slots, mut results) = worked;
+    let (slots, mut results, info) = worked;
     results.sort_by_key(|r| r.0);
     put_slots(state, slots);
     let contributions: Vec<Contribution<'_>> = results

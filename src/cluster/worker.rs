@@ -493,7 +493,7 @@ pub(crate) async fn blocks(
 
 /// Partition `p`'s block: the kept one, or read, transformed and validated (and kept when the
 /// fit reads it again and the worker's memory allows).
-fn block_of(
+pub(crate) fn block_of(
     state: &State,
     l: &Loaded,
     pipeline: &FittedPipeline,
