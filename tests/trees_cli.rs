@@ -220,51 +220,41 @@ fn metrics_from_the_fit_are_the_saved_models() {
     };
     std::fs::write(d.join("churn.csv"), churn(0, 3_000)).unwrap();
     std::fs::write(d.join("churn-valid.csv"), churn(3_000, 4_000)).unwrap();
-    let taxi = ["--data", "jan.parquet", "--valid", "feb.parquet"];
-    let classify = [
-        "--data",
+    // (training file, validation file, flags of the data), then the model's flags.
+    type Data<'a> = (&'a str, &'a str, &'a [&'a str]);
+    let taxi: Data = ("jan.parquet", "feb.parquet", &[]);
+    let churn: Data = (
         "churn.csv",
-        "--valid",
         "churn-valid.csv",
-        "--target",
-        "churned",
-        "--numeric",
-        "tenure",
-        "--categorical",
-        "tier",
-        "--loss",
-        "logistic",
+        &[
+            "--target",
+            "churned",
+            "--numeric",
+            "tenure",
+            "--categorical",
+            "tier",
+            "--loss",
+            "logistic",
+        ],
+    );
+    let jobs = [
+        (taxi, ["--model", "gbt", "--max-iter", "15"]),
+        (taxi, ["--model", "random-forest", "--num-trees", "5"]),
+        (churn, ["--model", "gbt", "--max-iter", "10"]),
+        (churn, ["--model", "random-forest", "--num-trees", "4"]),
     ];
-    let jobs: [(&[&str], &[&str], &str, &str); 4] = [
-        (
-            &taxi,
-            &["--model", "gbt", "--max-iter", "15"],
-            "jan.parquet",
-            "feb.parquet",
-        ),
-        (
-            &taxi,
-            &["--model", "random-forest", "--num-trees", "5"],
-            "jan.parquet",
-            "feb.parquet",
-        ),
-        (
-            &classify,
-            &["--model", "gbt", "--max-iter", "10"],
-            "churn.csv",
-            "churn-valid.csv",
-        ),
-        (
-            &classify,
-            &["--model", "random-forest", "--num-trees", "4"],
-            "churn.csv",
-            "churn-valid.csv",
-        ),
-    ];
-    for (data, model, train, valid) in jobs {
-        let mut args = vec!["train", "--model-out", "m"];
-        args.extend_from_slice(data);
-        args.extend_from_slice(model);
+    for ((train, valid, flags), model) in jobs {
+        let mut args = vec![
+            "train",
+            "--model-out",
+            "m",
+            "--data",
+            train,
+            "--valid",
+            valid,
+        ];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&model);
         let summary = json_result(&run_in(d, &args));
         let trees = summary["trees"].as_u64().unwrap();
         assert!(trees > 1, "{summary}");
