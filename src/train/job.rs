@@ -14,7 +14,7 @@ use crate::model::{
 };
 use crate::tracking::RunHandle;
 
-use super::local_trees::FitMetrics;
+use super::local_trees::{too_small_for_trees, FitMetrics};
 use super::report::Report;
 use super::split::{parts_of, take_parts, RowSplit};
 use super::store::{BlockRecipe, BlockStore, ByteSize, MemoryBudget, Side};
@@ -302,14 +302,15 @@ fn job_blocks<'a>(
     let budget = MemoryBudget::new(memory_budget(config));
     let layout = features.pipeline.layout();
     let held = learner.held_bytes_per_row(layout, features.pipeline.is_weighted());
-    // What the fit holds per row keeps its room: blocks are cached in the rest. Without a
-    // row count before reading, the blocks are made again on each pass instead.
-    let room = match (held, inputs.train.known_rows()) {
-        (0, _) => Some(0),
-        (held, Some(rows)) => Some(reserve_held(&budget, held, rows)?),
-        (_, None) => None,
+    // An in-process fit's own per-row state keeps its room: blocks are cached in the rest.
+    // Without a row count before reading, the blocks are made again on each pass instead.
+    let room = match (cache, held, inputs.train.known_rows()) {
+        (false, ..) => None,
+        (true, 0, _) => Some(0),
+        (true, held, Some(rows)) => Some(reserve_held(&budget, held, rows)?),
+        (true, _, None) => None,
     };
-    let Some(room) = room.filter(|_| cache) else {
+    let Some(room) = room else {
         return Ok(JobBlocks {
             train: BlockStore::streamed(train),
             valid: valid.map(BlockStore::streamed),
@@ -351,13 +352,7 @@ fn reserve_held(budget: &MemoryBudget, held: u64, rows: u64) -> Result<u64, JobE
         true => Ok(need),
         false => Err(JobError::Invalid {
             flag: "--memory-budget",
-            message: format!(
-                "{}: the tree fit holds about {} for the {rows} rows of the training data \
-                 ({held} bytes a row: binned features, label, score, gradient and leaf order); \
-                 raise --memory-budget, or train on several machines with --workers",
-                budget.limit(),
-                ByteSize(need).human(),
-            ),
+            message: too_small_for_trees(budget, need, rows, held),
         }),
     }
 }

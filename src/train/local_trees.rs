@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::feature::{FeatureBlock, FeatureLayout};
 use crate::merge::tree_merge;
+use crate::model::trees::routed_row_bytes;
 use crate::model::trees::TreeModel;
 use crate::model::trees::{
     built_child, sources, BinTree, Binning, DataSketch, Histogram, LeafHistograms, LossSums,
@@ -44,20 +45,18 @@ pub(super) struct FitMetrics {
     pub(super) valid: MetricSums,
 }
 
-impl LocalSums<'_> {
-    fn trees(&mut self) -> Result<&mut LocalTrees, ModelError> {
-        self.trees
-            .as_deref_mut()
-            .ok_or(ModelError::Internal("tree sums used before bin()"))
-    }
-}
-
 /// Sums `items` in the fixed tree every trainer uses.
 fn merged<T>(items: Vec<T>, merge: impl Fn(T, T) -> T) -> Option<T> {
     tree_merge(items, &merge)
 }
 
 impl LocalSums<'_> {
+    fn trees(&mut self) -> Result<&mut LocalTrees, ModelError> {
+        self.trees
+            .as_deref_mut()
+            .ok_or(ModelError::Internal("tree sums used before bin()"))
+    }
+
     /// `model`'s metric sums on the training and validation rows, read off the scores the fit
     /// kept (the bits scoring the blocks again gives: the same additions in the same order,
     /// merged in the same fixed tree) — `None` unless `model` holds every tree grown here.
@@ -236,26 +235,37 @@ fn charge(
 ) -> Result<(), ModelError> {
     let rows = |parts: &[TreePartition]| parts.iter().map(|p| p.rows() as u64).sum::<u64>();
     let bins = binning.bytes_per_row();
-    // A validation row keeps its bins, label, score and place in the leaf order.
-    let need = rows(parts) * (bins + row_state) + rows(valid) * (bins + 20);
+    let weighted = parts.iter().any(|p| p.weights().is_some());
+    let (train_rows, valid_rows) = (rows(parts), rows(valid));
+    let need = train_rows * (bins + row_state) + valid_rows * (bins + routed_row_bytes(weighted));
     if budget.try_reserve(need) {
         return Ok(());
     }
     Err(ModelError::Input {
         user: true,
         message: format!(
-            "--memory-budget {}: the tree fit holds {} for {} training and {} validation rows \
-             (binned features, label, score, gradient and leaf order: {} bytes a training row), \
-             and the cached blocks already take {}; raise --memory-budget, or train on several \
-             machines with --workers",
-            budget.limit(),
-            ByteSize(need).human(),
-            rows(parts),
-            rows(valid),
-            bins + row_state,
-            budget.used().human(),
+            "--memory-budget {}",
+            too_small_for_trees(budget, need, train_rows + valid_rows, bins + row_state)
         ),
     })
+}
+
+/// Why `budget` cannot hold a tree fit needing `need` bytes for `rows` rows of `per_row`
+/// bytes (training rows; the flag's value first, for the flag's name to precede).
+pub(super) fn too_small_for_trees(
+    budget: &MemoryBudget,
+    need: u64,
+    rows: u64,
+    per_row: u64,
+) -> String {
+    format!(
+        "{}: the tree fit holds about {} for {rows} rows ({per_row} bytes a training row: \
+         binned features, label, score, gradient and leaf order), and cached blocks take {}; \
+         raise --memory-budget, or train on several machines with --workers",
+        budget.limit(),
+        ByteSize(need).human(),
+        budget.used().human(),
+    )
 }
 
 impl LocalTrees {

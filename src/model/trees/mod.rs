@@ -47,6 +47,6 @@ pub use leaves::{built_child, LeafHistograms};
 pub use loss::sigmoid;
 pub use model::{FeatureImportance, TreeModel};
 pub use params::{Ensemble, FeatureSubset, Loss, TreeParams, TreeValidParams, MAX_BINS, MAX_DEPTH};
-pub use partition::{row_state_bytes, LossSums, TreePartition};
+pub use partition::{routed_row_bytes, row_state_bytes, LossSums, TreePartition};
 pub use split::{best_split, Missing, Rule, Split, SplitSearch};
 pub use tree::{BinTree, Tree};

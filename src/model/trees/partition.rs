@@ -54,6 +54,12 @@ pub fn row_state_bytes(hessian: bool, counted: bool, weighted: bool) -> u64 {
     8 + 8 + 8 + 4 + kept(hessian) + kept(counted) + kept(weighted)
 }
 
+/// Bytes a validation row holds besides its binned columns: label, score and place in the
+/// leaf order, plus its weight (`weighted`).
+pub fn routed_row_bytes(weighted: bool) -> u64 {
+    8 + 8 + 4 + if weighted { 8 } else { 0 }
+}
+
 /// Row indices grouped by leaf: each leaf a range of `order`, split in place.
 #[derive(Debug, Clone, Default)]
 struct LeafRows {
